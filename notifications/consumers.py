@@ -1,0 +1,328 @@
+"""The WebSocket transport: a consumer base over the subscription core."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import aclose_old_connections
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+
+from notifications.conf import app_settings
+from notifications.hub import get_hub
+from notifications.streams import InvalidStream, get_policy
+from notifications.subscriptions import (
+    Control,
+    Forbidden,
+    Item,
+    NotAuthenticated,
+    Outbox,
+    Subscription,
+    authorize,
+    parse_cursor,
+)
+from notifications.wire import PROTOCOL_VERSION, SUBPROTOCOL, LiveEvent, control
+
+logger = logging.getLogger("notifications")
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_HEARTBEAT_TIMEOUT = 4408
+CLOSE_TOO_SLOW = 4429
+
+FRAME_TYPE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*")
+PROTOCOL_FRAMES = frozenset({"subscribe", "unsubscribe", "ping", "pong"})
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    """Streams events over a WebSocket. Subclass it and add `handle_<type>` methods for your
+    own client frames (`{"type": "chat.send"}` calls `handle_chat_send(content)`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.subscriptions: dict[str, Subscription] = {}
+        self.outbox = Outbox(self._wake_writer)
+        self._starting: dict[str, asyncio.Task[None]] = {}
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+        self._sent_bytes = 0
+        self._acked_bytes = 0
+        self._ping_id = 0
+        self._ping_mark: int | None = None
+        self._ping_sent_at = 0.0
+        self._ping_due = False
+        self._window_open: asyncio.Event | None = None
+        self._heartbeat: asyncio.TimerHandle | None = None
+        self._url_streams: list[str] = []
+        self._url_since: str | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Like Channels' consumer, minus a private layer channel per connection: events come
+        from the process's hub, so an idle connection holds no layer receive and no extra task."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+        finally:
+            self._shutdown()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        """Refuse the handshake (HTTP 403) unless the policy lets the user connect and read
+        every stream named in the URL (`?stream=a&stream=b`, with `since` for a single one)."""
+        user = self.scope.get("user")
+        if user is None or not await get_policy().acan_connect(user):
+            await self.close()
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        streams = query.get("stream", [])[: app_settings.MAX_SUBSCRIPTIONS]
+        for stream in streams:
+            try:
+                self._url_streams.append(await authorize(user, stream))
+            except (InvalidStream, NotAuthenticated, Forbidden):
+                await self.close()
+                return
+        if len(streams) == 1:
+            self._url_since = query.get("since", [None])[0]
+        await self.connect()
+
+    async def connect(self) -> None:
+        """Accept the socket; override to add checks, then call `super().connect()` or close."""
+        await self.accept()
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        """Accept, greet, start the heartbeat and subscribe the URL's streams."""
+        offered = self.scope.get("subprotocols") or []
+        if subprotocol is None and SUBPROTOCOL in offered:
+            subprotocol = SUBPROTOCOL
+        await super().accept(subprotocol, headers)
+        self.outbox.push_control(
+            Control(
+                "welcome",
+                {"protocol": PROTOCOL_VERSION, "heartbeat": app_settings.HEARTBEAT_INTERVAL},
+            )
+        )
+        self._arm_heartbeat(app_settings.HEARTBEAT_INTERVAL)
+        for stream in self._url_streams:
+            self._subscribe(stream, self._url_since)
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        text = message.get("text")
+        if text is None:
+            await self.send_error("binary_unsupported", "Frames must be JSON text.")
+            return
+        if len(text) > app_settings.MAX_FRAME_BYTES:
+            await self.send_error(
+                "frame_too_large", f"Frames are limited to {app_settings.MAX_FRAME_BYTES} bytes."
+            )
+            return
+        try:
+            content = json.loads(text)
+        except ValueError:
+            await self.send_error("invalid_json", "The frame is not valid JSON.")
+            return
+        kind = content.get("type") if isinstance(content, dict) else None
+        if not isinstance(kind, str) or not FRAME_TYPE.fullmatch(kind):
+            await self.send_error("invalid_frame", 'A frame is a JSON object with a "type".')
+            return
+        if kind not in PROTOCOL_FRAMES:
+            await aclose_old_connections()
+        try:
+            await self.receive_json(content)
+        except Exception:
+            logger.exception("Error handling a %r frame.", kind)
+            await self.send_error("internal_error", f"The {kind!r} frame failed.", ref=content.get("id"))
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        """Dispatch a frame to `handle_<type>`."""
+        kind = content["type"]
+        handler = getattr(self, "handle_" + kind.replace(".", "_"), None)
+        if handler is None:
+            await self.send_error("unknown_type", f"Unknown frame type {kind!r}.")
+            return
+        await handler(content)
+
+    async def handle_subscribe(self, content: dict[str, Any]) -> None:
+        stream = content.get("stream")
+        try:
+            key = await authorize(self.scope["user"], stream)
+        except InvalidStream as error:
+            await self.send_error("invalid_stream", str(error), stream=stream)
+            return
+        except (NotAuthenticated, Forbidden):
+            await self.send_error("forbidden", "You may not read this stream.", stream=stream)
+            return
+        if key not in self.subscriptions and len(self.subscriptions) >= app_settings.MAX_SUBSCRIPTIONS:
+            await self.send_error("too_many_subscriptions", "Too many subscriptions.", stream=key)
+            return
+        self._subscribe(key, content.get("since"))
+
+    async def handle_unsubscribe(self, content: dict[str, Any]) -> None:
+        stream = content.get("stream")
+        if isinstance(stream, str):
+            self._unsubscribe(stream)
+        self.outbox.push_control(Control("unsubscribed", {"stream": stream}))
+
+    async def handle_ping(self, content: dict[str, Any]) -> None:
+        self.outbox.push_control(Control("pong", {"id": content.get("id")}))
+
+    async def handle_pong(self, content: dict[str, Any]) -> None:
+        if content.get("id") != self._ping_id or self._ping_mark is None:
+            return
+        self._acked_bytes = self._ping_mark
+        self._ping_mark = None
+        if self._window_open is not None:
+            self._window_open.set()
+        self._arm_heartbeat(app_settings.HEARTBEAT_INTERVAL)
+
+    async def send_error(self, code: str, message: str, **fields: Any) -> None:
+        """Answer a bad frame with an `error` frame; the connection stays open."""
+        self.outbox.push_control(Control("error", {"code": code, "message": message, **fields}))
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        self._shutdown()
+        await self.disconnect(message.get("code", 1000))
+        raise StopConsumer()
+
+    async def disconnect(self, code: int) -> None:
+        """Called when the socket closed, after the subscriptions ended."""
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        self._shutdown()
+        await super().close(code, reason)
+
+    def _subscribe(self, stream: str, since: object) -> None:
+        self._unsubscribe(stream)
+        subscription = Subscription(stream, self.outbox, get_hub())
+        self.subscriptions[stream] = subscription
+        task = asyncio.get_running_loop().create_task(self._start(subscription, since))
+        self._starting[stream] = task
+
+    async def _start(self, subscription: Subscription, since: object) -> None:
+        try:
+            await subscription.start(parse_cursor(since))
+            self.outbox.push_control(
+                Control("subscribed", {"stream": subscription.stream, "seq": subscription.cursor})
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("Could not subscribe to %s.", subscription.stream)
+            self.subscriptions.pop(subscription.stream, None)
+            await self.send_error(
+                "unavailable", "The stream is unavailable; retry later.", stream=subscription.stream
+            )
+        finally:
+            if self._starting.get(subscription.stream) is asyncio.current_task():
+                del self._starting[subscription.stream]
+
+    def _unsubscribe(self, stream: str) -> None:
+        task = self._starting.pop(stream, None)
+        if task is not None:
+            task.cancel()
+        subscription = self.subscriptions.pop(stream, None)
+        if subscription is not None:
+            subscription.close()
+
+    def _shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for stream in list(self.subscriptions):
+            self._unsubscribe(stream)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+        if self._writer is not None and self._writer is not asyncio.current_task():
+            self._writer.cancel()
+
+    def _wake_writer(self) -> None:
+        if self._closed:
+            return
+        if self.outbox.overflowed:
+            self._close_soon(CLOSE_TOO_SLOW)
+        elif self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    def _close_soon(self, code: int) -> None:
+        if not self._closed:
+            asyncio.get_running_loop().create_task(self.close(code))
+
+    async def _write(self) -> None:
+        """Drain the outbox: one frame per item when idle, one array frame of all queued items
+        under load; pause while more than MAX_UNACKED_BYTES await the client's pong."""
+        window = app_settings.MAX_UNACKED_BYTES
+        while not self._closed:
+            if self._ping_due:
+                await self._send_ping()
+                continue
+            if not self.outbox.items:
+                return
+            if self._sent_bytes - self._acked_bytes >= window:
+                if self._window_open is None:
+                    self._window_open = asyncio.Event()
+                self._window_open.clear()
+                await self._window_open.wait()
+                continue
+            items = self.outbox.take()
+            text = items_frame(items)
+            await self.base_send({"type": "websocket.send", "text": text})
+            self._sent_bytes += len(text)
+            if self._ping_mark is None and self._sent_bytes - self._acked_bytes >= window // 2:
+                self._ping_due = True
+
+    async def _send_ping(self) -> None:
+        self._ping_due = False
+        if self._ping_mark is not None:
+            return
+        self._ping_id += 1
+        self._ping_mark = self._sent_bytes
+        self._ping_sent_at = time.monotonic()
+        await self.base_send(
+            {"type": "websocket.send", "text": control("ping", id=self._ping_id)}
+        )
+        self._arm_heartbeat(app_settings.HEARTBEAT_TIMEOUT)
+
+    def _arm_heartbeat(self, delay: float) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+        if not self._closed:
+            self._heartbeat = asyncio.get_running_loop().call_later(delay, self._on_heartbeat)
+
+    def _on_heartbeat(self) -> None:
+        if self._ping_mark is not None:
+            waited = time.monotonic() - self._ping_sent_at
+            if waited >= app_settings.HEARTBEAT_TIMEOUT:
+                self._close_soon(CLOSE_HEARTBEAT_TIMEOUT)
+            else:
+                self._arm_heartbeat(app_settings.HEARTBEAT_TIMEOUT - waited)
+            return
+        self._ping_due = True
+        self._wake_writer()
+
+
+def encode_item(item: Item) -> str:
+    if isinstance(item, LiveEvent):
+        return item.payload
+    return control(item.type, **item.fields)
+
+
+def items_frame(items: list[Item]) -> str:
+    if len(items) == 1:
+        return encode_item(items[0])
+    return "[" + ",".join(encode_item(item) for item in items) + "]"

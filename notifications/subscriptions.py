@@ -1,0 +1,200 @@
+"""The subscription core both transports share:
+authorize -> subscribe -> replay after the cursor -> live, de-duplicated by seq."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from notifications.conf import app_settings
+from notifications.hub import Hub, get_hub
+from notifications.streams import User, aread_events, aread_history, get_policy, validate_stream
+from notifications.wire import LiveEvent
+
+
+class NotAuthenticated(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    pass
+
+
+async def authorize(user: User, stream: object) -> str:
+    """Validate the key and ask the policy; raises InvalidStream, NotAuthenticated, Forbidden."""
+    key = validate_stream(stream)
+    policy = get_policy()
+    if not await policy.acan_read(user, key):
+        if not user.is_authenticated and not await policy.acan_connect(user):
+            raise NotAuthenticated(key)
+        raise Forbidden(key)
+    return key
+
+
+class _Invalid:
+    def __repr__(self) -> str:
+        return "INVALID_CURSOR"
+
+
+INVALID_CURSOR: Final = _Invalid()
+Cursor = int | None | _Invalid
+
+
+def parse_cursor(value: object) -> Cursor:
+    """`None` means "from now"; a garbage cursor is kept as INVALID and answered with resync."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return INVALID_CURSOR
+    if isinstance(value, int):
+        return value if value >= 0 else INVALID_CURSOR
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
+        return int(value)
+    return INVALID_CURSOR
+
+
+@dataclass(slots=True)
+class Control:
+    """A protocol message that is not an event: `resync`, `subscribed`, `error`, `ping`, `pong`."""
+
+    type: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+Item = LiveEvent | Control
+
+
+class Outbox:
+    """A connection's bounded queue of outgoing items; the transport drains it."""
+
+    __slots__ = ("_on_ready", "_space", "items", "limit", "overflowed")
+
+    def __init__(self, on_ready: Callable[[], None], limit: int | None = None) -> None:
+        self.items: deque[Item] = deque()
+        self.limit = limit or app_settings.MAX_BUFFERED_EVENTS
+        self.overflowed = False
+        self._on_ready = on_ready
+        self._space: asyncio.Event | None = None
+
+    def push(self, item: Item) -> None:
+        """Queue an item; a reader too slow to keep the queue under its limit is overflowed."""
+        if self.overflowed:
+            return
+        if len(self.items) >= self.limit:
+            self.overflowed = True
+            self.items.clear()
+        else:
+            self.items.append(item)
+        self._on_ready()
+
+    def push_control(self, item: Control) -> None:
+        """Queue a control message regardless of the limit."""
+        if not self.overflowed:
+            self.items.append(item)
+            self._on_ready()
+
+    def take(self) -> list[Item]:
+        items = list(self.items)
+        self.items.clear()
+        if self._space is not None:
+            self._space.set()
+        return items
+
+    async def wait_for_space(self) -> None:
+        """Replay is pulled from the database, so it waits for room instead of overflowing."""
+        while len(self.items) >= self.limit // 2 and not self.overflowed:
+            if self._space is None:
+                self._space = asyncio.Event()
+            self._space.clear()
+            await self._space.wait()
+
+
+class Subscription:
+    """One connection reading one stream."""
+
+    __slots__ = ("cursor", "held", "held_overflow", "hub", "outbox", "replaying", "stream")
+
+    def __init__(self, stream: str, outbox: Outbox, hub: Hub | None = None) -> None:
+        self.stream = stream
+        self.outbox = outbox
+        self.hub = hub or get_hub()
+        self.cursor = 0
+        self.replaying = True
+        self.held: list[LiveEvent] = []
+        self.held_overflow = False
+
+    def deliver(self, event: LiveEvent) -> None:
+        """Called by the hub, in seq order, with every live event of the stream."""
+        if self.replaying:
+            if len(self.held) < self.outbox.limit:
+                self.held.append(event)
+            else:
+                self.held_overflow = True
+            return
+        if event.seq is not None:
+            if event.seq <= self.cursor:
+                return
+            self.cursor = event.seq
+        self.outbox.push(event)
+
+    async def start(self, since: Cursor) -> None:
+        """Subscribe, replay what the reader missed, then go live."""
+        await self.hub.join(self)
+        try:
+            await self._replay(since)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self.hub.leave(self)
+
+    async def _replay(self, since: Cursor) -> None:
+        page = app_settings.REPLAY_PAGE_SIZE
+        after = since if isinstance(since, int) else None
+        history = await aread_history(self.stream, after, page)
+        self.hub.observe_head(self.stream, history.head)
+        reason = _resync_reason(since, history.head, history.pruned)
+        if reason is not None:
+            cursor = history.head
+            self.outbox.push_control(
+                Control("resync", {"stream": self.stream, "seq": cursor, "reason": reason})
+            )
+        elif since is None:
+            cursor = history.head
+        else:
+            assert isinstance(since, int)
+            cursor = since
+            events = history.events
+            while True:
+                for event in events:
+                    await self.outbox.wait_for_space()
+                    self.outbox.push(event)
+                    assert event.seq is not None
+                    cursor = event.seq
+                if self.held_overflow:
+                    self.held.clear()
+                    self.held_overflow = False
+                elif len(events) < page:
+                    break
+                events = await aread_events(self.stream, cursor, limit=page)
+        self.cursor = cursor
+        held, self.held = self.held, []
+        self.replaying = False
+        for event in held:
+            self.deliver(event)
+
+
+def _resync_reason(since: Cursor, head: int, pruned: int) -> str | None:
+    if isinstance(since, _Invalid):
+        return "invalid"
+    if since is None:
+        return None
+    if since > head:
+        return "ahead"
+    if since < pruned:
+        return "pruned"
+    return None

@@ -1,0 +1,104 @@
+"""The SSE transport: an async view base over the subscription core."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.views import View
+
+from notifications.conf import app_settings
+from notifications.streams import InvalidStream
+from notifications.subscriptions import (
+    Control,
+    Cursor,
+    Forbidden,
+    Item,
+    NotAuthenticated,
+    Outbox,
+    Subscription,
+    authorize,
+    parse_cursor,
+)
+from notifications.wire import LiveEvent, dumps, encode_sse
+
+logger = logging.getLogger("notifications")
+
+
+class StreamView(View):
+    """Serves one stream as `text/event-stream`. `id:` is the seq, so the browser's
+    `Last-Event-ID` (or `?since=`) resumes it. Refused streams get 401, 403 or 404."""
+
+    http_method_names = ["get"]
+
+    def get_stream(self, request: HttpRequest, **kwargs: Any) -> str:
+        """The stream to serve; by default the `stream` URL argument."""
+        return str(kwargs.get("stream", ""))
+
+    async def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
+        user = await request.auser()
+        try:
+            stream = await authorize(user, self.get_stream(request, **kwargs))
+        except InvalidStream as error:
+            return _refusal(404, "invalid_stream", str(error))
+        except NotAuthenticated:
+            return _refusal(401, "not_authenticated", "Log in to read this stream.")
+        except Forbidden:
+            return _refusal(403, "forbidden", "You may not read this stream.")
+        since = request.headers.get("Last-Event-ID") or request.GET.get("since")
+        response = StreamingHttpResponse(
+            self.events(stream, parse_cursor(since)), content_type="text/event-stream"
+        )
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        response["Content-Encoding"] = "identity"
+        return response
+
+    async def events(self, stream: str, since: Cursor) -> AsyncIterator[bytes]:
+        """Replay after the cursor, then live events, with keep-alive comments when idle.
+        The response ends (and the browser resumes) if the reader falls too far behind."""
+        ready = asyncio.Event()
+        outbox = Outbox(ready.set)
+        subscription = Subscription(stream, outbox)
+        starting = asyncio.get_running_loop().create_task(subscription.start(since))
+        keepalive = app_settings.SSE_KEEPALIVE
+        budget = app_settings.SSE_MAX_BYTES
+        try:
+            yield encode_sse(retry=app_settings.SSE_RETRY, comment="stream " + stream)
+            while not outbox.overflowed:
+                ready.clear()
+                items = outbox.take()
+                if items:
+                    chunk = b"".join(encode_item(item) for item in items)
+                    yield chunk
+                    budget -= len(chunk)
+                    if budget <= 0:
+                        return
+                    continue
+                if starting.done() and not starting.cancelled() and starting.exception():
+                    logger.error("Could not subscribe to %s.", stream, exc_info=starting.exception())
+                    return
+                try:
+                    async with asyncio.timeout(keepalive):
+                        await ready.wait()
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+        finally:
+            starting.cancel()
+            subscription.close()
+
+
+def encode_item(item: Item) -> bytes:
+    if isinstance(item, LiveEvent):
+        return item.sse
+    assert isinstance(item, Control)
+    return encode_sse(
+        id=item.fields.get("seq"), event=item.type, data=dumps({"type": item.type, **item.fields})
+    )
+
+
+def _refusal(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": code, "message": message}, status=status)

@@ -1,0 +1,96 @@
+"""The wire formats: the JSON event envelope shared by both transports, and the SSE encoder."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+PROTOCOL_VERSION = 1
+SUBPROTOCOL = "notifications.v1.json"
+LAYER_MESSAGE_TYPE = "notifications.event"
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
+
+
+def _single_line(value: str) -> str:
+    return _LINE_BREAK.sub("", value).replace("\0", "")
+
+
+def encode_sse(
+    *,
+    data: str | None = None,
+    event: str | None = None,
+    id: int | str | None = None,
+    retry: int | None = None,
+    comment: str | None = None,
+) -> bytes:
+    """Encode one SSE message; no field value can end a line or the message early."""
+    lines: list[str] = []
+    if comment is not None:
+        lines.extend(": " + part for part in _LINE_BREAK.split(comment.replace("\0", "")))
+    if id is not None:
+        lines.append("id: " + _single_line(str(id)))
+    if event is not None:
+        lines.append("event: " + _single_line(event))
+    if retry is not None:
+        lines.append(f"retry: {int(retry)}")
+    if data is not None:
+        lines.extend("data: " + part for part in _LINE_BREAK.split(data.replace("\0", "")))
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+@dataclass(slots=True)
+class LiveEvent:
+    """An event as it travels: its JSON envelope is encoded once and shared by every reader."""
+
+    stream: str
+    seq: int | None
+    type: str
+    payload: str
+    _sse: bytes | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def create(
+        cls, stream: str, seq: int | None, type: str, data: Any, at: str
+    ) -> LiveEvent:
+        envelope = {
+            "type": "event",
+            "stream": stream,
+            "seq": seq,
+            "event": type,
+            "data": data,
+            "at": at,
+        }
+        return cls(stream, seq, type, dumps(envelope))
+
+    @classmethod
+    def from_layer_message(cls, message: dict[str, Any]) -> LiveEvent:
+        return cls(message["stream"], message["seq"], message["event"], message["payload"])
+
+    def as_layer_message(self) -> dict[str, Any]:
+        return {
+            "type": LAYER_MESSAGE_TYPE,
+            "stream": self.stream,
+            "seq": self.seq,
+            "event": self.type,
+            "payload": self.payload,
+        }
+
+    @property
+    def sse(self) -> bytes:
+        if self._sse is None:
+            self._sse = encode_sse(id=self.seq, event=self.type, data=self.payload)
+        return self._sse
+
+
+def control(type: str, **fields: Any) -> str:
+    """A JSON control frame (`welcome`, `subscribed`, `resync`, `error`, `ping`, `pong`)."""
+    return dumps({"type": type, **fields})

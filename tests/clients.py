@@ -1,0 +1,129 @@
+"""Protocol clients over real sockets: WebSocket (answers pings) and SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import websockets
+
+
+class WebSocketClient:
+    """Reads frames (single objects or arrays), answers pings, keeps events and controls."""
+
+    def __init__(self, connection: websockets.ClientConnection) -> None:
+        self.connection = connection
+        self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+        self.closed: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self.answer_pings = True
+
+    @classmethod
+    async def connect(
+        cls, base: str, path: str = "/ws/live/", *, session: str | None = None, origin: str | None = None, **kwargs: Any
+    ) -> WebSocketClient:
+        headers = {"Origin": origin or base.replace("ws://", "http://")}
+        if session:
+            headers["Cookie"] = f"sessionid={session}"
+        connection = await websockets.connect(base + path, additional_headers=headers, **kwargs)
+        return cls(connection)
+
+    async def _read(self) -> None:
+        try:
+            async for text in self.connection:
+                content = json.loads(text)
+                for frame in content if isinstance(content, list) else [content]:
+                    if frame["type"] == "ping" and self.answer_pings:
+                        await self.connection.send(json.dumps({"type": "pong", "id": frame["id"]}))
+                    await self.frames.put(frame)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            if not self.closed.done():
+                self.closed.set_result(self.connection.close_code)
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.connection.send(json.dumps(frame))
+
+    async def next(self, *types: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The next frame of one of `types` (skipping others)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.frames.get()
+                if not types or frame["type"] in types:
+                    return frame
+
+    async def events(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        return [await self.next("event", "resync", timeout=timeout) for _ in range(count)]
+
+    async def subscribe(self, stream: str, since: Any = None) -> dict[str, Any]:
+        await self.send({"type": "subscribe", "stream": stream, "since": since})
+        return await self.next("subscribed", "error")
+
+    async def close(self) -> None:
+        await self.connection.close()
+        self.reader.cancel()
+
+
+@dataclass
+class SseMessage:
+    id: str | None = None
+    event: str = "message"
+    data: list[str] = field(default_factory=list)
+
+    @property
+    def json(self) -> Any:
+        return json.loads("\n".join(self.data))
+
+
+class SseClient:
+    """A minimal EventSource: parses the stream, remembers the last id."""
+
+    def __init__(self, response: httpx.Response, client: httpx.AsyncClient) -> None:
+        self.response = response
+        self.client = client
+        self.lines = response.aiter_lines()
+        self.comments: list[str] = []
+        self.retry: int | None = None
+        self.last_id: str | None = None
+
+    @classmethod
+    async def open(cls, url: str, *, session: str | None = None, last_event_id: str | None = None, **headers: str) -> SseClient:
+        client = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+        cookies = {"sessionid": session} if session else {}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        request = client.build_request("GET", url, headers=headers, cookies=cookies)
+        response = await client.send(request, stream=True)
+        return cls(response, client)
+
+    async def next(self, timeout: float = 5.0, *, skip_comments: bool = True) -> SseMessage:
+        message = SseMessage()
+        async with asyncio.timeout(timeout):
+            async for line in self.lines:
+                if line == "":
+                    if message.data or message.id is not None or message.event != "message":
+                        if message.id is not None:
+                            self.last_id = message.id
+                        return message
+                    continue
+                name, _, value = line.partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                if name == "":
+                    self.comments.append(value)
+                elif name == "data":
+                    message.data.append(value)
+                elif name == "id":
+                    message.id = value
+                elif name == "event":
+                    message.event = value
+                elif name == "retry":
+                    self.retry = int(value)
+        raise EOFError("the stream ended")
+
+    async def close(self) -> None:
+        await self.response.aclose()
+        await self.client.aclose()

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+
+from tests.servers import DaphneServer, RedisServer
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI nothing may be skipped: a skip there is a test that did not run."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if os.environ.get("NOTIFICATIONS_FORBID_SKIPS") == "1" and skipped:
+        reporter.write_line(f"FAILED: {len(skipped)} test(s) skipped in a CI run", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layers() -> Iterator[None]:
+    """Every test gets new layer instances, bound to its own event loop."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis(redis_server: RedisServer) -> Iterator[RedisServer]:
+    if redis_server.process is None:
+        redis_server.start()
+    redis_server.cli("FLUSHALL")
+    yield redis_server
+    if redis_server.process is None:
+        redis_server.start()
+
+
+def redis_layer_config(url: str) -> dict[str, Any]:
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": url, "socket_timeout": None, "max_connections": 10000}],
+                "capacity": 10000,
+            },
+        }
+    }
+
+
+@pytest.fixture
+def redis_layer(settings: Any, redis: RedisServer) -> RedisServer:
+    """This test process publishes and receives through the private Redis."""
+    settings.CHANNEL_LAYERS = redis_layer_config(redis.url)
+    channel_layers.backends.clear()
+    return redis
+
+
+@pytest.fixture
+def fast_resync(settings: Any) -> None:
+    settings.NOTIFICATIONS = {"RESYNC_INTERVAL": 0.2, "STREAM_LINGER": 0.5}
+
+
+@pytest.fixture
+def live_env(django_db_setup: None, redis: RedisServer) -> dict[str, str]:
+    """Environment for a server process sharing this test's database and the private Redis."""
+    db = connection.settings_dict
+    env = {
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "REDIS_URL": redis.url,
+        "NOTIFICATIONS_RESYNC_INTERVAL": "0.5",
+        "NOTIFICATIONS_STREAM_LINGER": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        env["SQLITE_PATH"] = str(db["NAME"])
+        env["DATABASE_URL"] = ""
+    else:
+        host = db["HOST"] or "127.0.0.1"
+        env["DATABASE_URL"] = f"postgres://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+    return env
+
+
+@pytest.fixture
+def daphne(live_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Callable[..., DaphneServer]]:
+    """Start daphne processes of the demo site; their logs are printed if the test fails."""
+    servers: list[DaphneServer] = []
+
+    def start(name: str = "daphne", **env: str) -> DaphneServer:
+        server = DaphneServer({**live_env, **env}, name=f"{name}{len(servers)}")
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for server in servers:
+            print(f"----- {server.name} log -----\n{server.log()}")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, "rep_" + report.when, report)
+    return report
+
+
+def create_user_with_session(username: str, **fields: Any) -> tuple[Any, str]:
+    user = get_user_model().objects.create_user(username=username, password="x", **fields)
+    client = Client()
+    client.force_login(user)
+    return user, client.cookies["sessionid"].value
+
+
+@pytest.fixture
+def make_user() -> Callable[..., Awaitable[tuple[Any, str]]]:
+    """`user, session = await make_user("alice")`: a user and a logged-in session cookie."""
+    return sync_to_async(create_user_with_session)
