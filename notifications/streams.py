@@ -146,6 +146,10 @@ class StreamPolicy:
         """Whether `user` may read `stream` (history and live events)."""
         return False
 
+    def can_publish(self, user: User, stream: str) -> bool:
+        """Whether `user` may publish to `stream` through the REST API; staff by default."""
+        return bool(user.is_authenticated and getattr(user, "is_staff", False))
+
     async def acan_connect(self, user: User) -> bool:
         return await sync_to_async(self.can_connect)(user)
 

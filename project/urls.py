@@ -6,4 +6,5 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="index"),
     path("admin/", admin.site.urls),
     path("live/", include("notifications.urls")),
+    path("api/", include("notifications.api_urls")),
 ]

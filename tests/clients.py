@@ -92,11 +92,11 @@ class SseClient:
 
     @classmethod
     async def open(cls, url: str, *, session: str | None = None, last_event_id: str | None = None, **headers: str) -> SseClient:
-        client = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
         cookies = {"sessionid": session} if session else {}
+        client = httpx.AsyncClient(timeout=httpx.Timeout(30.0), cookies=cookies)
         if last_event_id is not None:
             headers["Last-Event-ID"] = last_event_id
-        request = client.build_request("GET", url, headers=headers, cookies=cookies)
+        request = client.build_request("GET", url, headers=headers)
         response = await client.send(request, stream=True)
         return cls(response, client)
 

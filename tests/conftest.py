@@ -122,7 +122,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def create_user_with_session(username: str, **fields: Any) -> tuple[Any, str]:
-    user = get_user_model().objects.create_user(username=username, password="x", **fields)
+    user = get_user_model().objects.create_user(username=username, **fields)
     client = Client()
     client.force_login(user)
     return user, client.cookies["sessionid"].value

@@ -1,0 +1,209 @@
+import asyncio
+import json
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from notifications.api import apublish
+from notifications.models import Room
+from notifications.routing import websocket_application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Socket:
+    """A communicator that splits array frames and can answer pings."""
+
+    def __init__(self, communicator, answer_pings=True):
+        self.communicator = communicator
+        self.answer_pings = answer_pings
+        self.backlog = []
+
+    async def frame(self, timeout=3.0):
+        while not self.backlog:
+            text = await self.communicator.receive_from(timeout)
+            content = json.loads(text)
+            self.backlog.extend(content if isinstance(content, list) else [content])
+        frame = self.backlog.pop(0)
+        if frame["type"] == "ping" and self.answer_pings:
+            await self.send({"type": "pong", "id": frame["id"]})
+        return frame
+
+    async def next(self, *types, timeout=3.0):
+        while True:
+            frame = await self.frame(timeout)
+            if frame["type"] in types:
+                return frame
+
+    async def send(self, frame):
+        await self.communicator.send_to(text_data=json.dumps(frame))
+
+    async def closed_with(self, timeout=3.0):
+        while True:
+            message = await self.communicator.receive_output(timeout)
+            if message["type"] == "websocket.close":
+                return message.get("code")
+
+
+async def connect(path="/ws/live/", session=None, origin="http://testserver", answer_pings=True):
+    headers = [(b"origin", origin.encode())] if origin else []
+    if session:
+        headers.append((b"cookie", f"sessionid={session}".encode()))
+    communicator = WebsocketCommunicator(websocket_application(), path, headers=headers)
+    connected, code = await communicator.connect()
+    return connected, code, Socket(communicator, answer_pings)
+
+
+async def test_anonymous_connection_is_refused_before_accept():
+    connected, _, _ = await connect(path="/ws/live/?stream=broadcast")
+    assert not connected
+
+
+async def test_foreign_origin_is_refused(make_user):
+    _, session = await make_user("alice")
+    connected, _, _ = await connect(session=session, origin="http://evil.example")
+    assert not connected
+
+
+async def test_url_stream_the_user_may_not_read_refuses_the_handshake(make_user):
+    _, session = await make_user("alice")
+    bob, _ = await make_user("bob")
+    connected, _, _ = await connect(f"/ws/live/?stream=user:{bob.pk}", session=session)
+    assert not connected
+
+
+async def test_welcome_then_replay_from_url_cursor_then_live(make_user):
+    alice, session = await make_user("alice")
+    stream = f"user:{alice.pk}"
+    for n in range(3):
+        await apublish(stream, "note", {"n": n})
+    connected, _, socket = await connect(f"/ws/live/?stream={stream}&since=1", session=session)
+    assert connected
+    welcome = await socket.frame()
+    assert welcome["type"] == "welcome" and welcome["protocol"] == 1
+    replayed = [await socket.next("event") for _ in range(2)]
+    assert (await socket.next("subscribed"))["seq"] == 3
+    await apublish(stream, "note", {"n": 3})
+    live = await socket.next("event")
+    assert [e["seq"] for e in [*replayed, live]] == [2, 3, 4]
+    assert live["data"] == {"n": 3} and live["stream"] == stream
+    await socket.communicator.disconnect()
+
+
+async def test_bad_frames_get_error_frames_and_the_connection_keeps_working(make_user):
+    _, session = await make_user("alice")
+    connected, _, socket = await connect(session=session)
+    assert connected
+    communicator = socket.communicator
+    await communicator.send_to(text_data="{not json")
+    assert (await socket.next("error"))["code"] == "invalid_json"
+    await communicator.send_to(text_data="[1, 2]")
+    assert (await socket.next("error"))["code"] == "invalid_frame"
+    await communicator.send_to(text_data=json.dumps({"type": "x" * 5, "pad": "y" * 70000}))
+    assert (await socket.next("error"))["code"] == "frame_too_large"
+    await communicator.send_to(bytes_data=b"\x00\x01")
+    assert (await socket.next("error"))["code"] == "binary_unsupported"
+    await socket.send({"type": "json"})
+    assert (await socket.next("error"))["code"] == "unknown_type"
+    await socket.send({"type": "_private"})
+    assert (await socket.next("error"))["code"] == "invalid_frame"
+    await socket.send({"type": "subscribe", "stream": "not a stream"})
+    error = await socket.next("error")
+    assert error["code"] == "invalid_stream" and error["stream"] == "not a stream"
+    await socket.send({"type": "ping", "id": 7})
+    assert (await socket.next("pong"))["id"] == 7
+    await socket.send({"type": "subscribe", "stream": "broadcast", "since": "garbage"})
+    assert (await socket.next("resync"))["reason"] == "invalid"
+    await apublish("broadcast", "announcement", {"text": "still alive"})
+    assert (await socket.next("event"))["data"] == {"text": "still alive"}
+    await communicator.disconnect()
+
+
+async def test_a_user_never_reads_another_users_or_a_private_rooms_stream(make_user):
+    alice, alice_session = await make_user("alice")
+    bob, bob_session = await make_user("bob")
+    room = await Room.objects.acreate(slug="secret", name="Secret", is_private=True)
+    await room.members.aadd(alice)
+    _, _, alice_socket = await connect(session=alice_session)
+    _, _, bob_socket = await connect(session=bob_session)
+    for stream in (f"user:{alice.pk}", "room:secret"):
+        await alice_socket.send({"type": "subscribe", "stream": stream, "since": 0})
+        assert (await alice_socket.next("subscribed", "error"))["type"] == "subscribed"
+        await bob_socket.send({"type": "subscribe", "stream": stream, "since": 0})
+        refusal = await bob_socket.next("subscribed", "error")
+        assert refusal == {
+            "type": "error", "code": "forbidden", "message": "You may not read this stream.", "stream": stream
+        }
+        await apublish(stream, "secret", {"for": "alice"})
+        assert (await alice_socket.next("event"))["stream"] == stream
+    await bob_socket.send({"type": "ping", "id": 1})
+    frames = []
+    while (frame := await bob_socket.frame())["type"] != "pong":
+        frames.append(frame)
+    assert all(frame["type"] != "event" for frame in frames)
+    await alice_socket.communicator.disconnect()
+    await bob_socket.communicator.disconnect()
+
+
+async def test_unanswered_heartbeat_closes_with_4408(make_user, settings):
+    settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0.2, "HEARTBEAT_TIMEOUT": 0.3}
+    _, session = await make_user("alice")
+    _, _, socket = await connect(session=session, answer_pings=False)
+    assert (await socket.next("ping"))["id"] == 1
+    assert await socket.closed_with() == 4408
+
+
+async def test_answered_heartbeats_keep_the_connection(make_user, settings):
+    settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0.1, "HEARTBEAT_TIMEOUT": 0.2}
+    _, session = await make_user("alice")
+    _, _, socket = await connect(session=session)
+    pings = [await socket.next("ping") for _ in range(5)]
+    assert [ping["id"] for ping in pings] == [1, 2, 3, 4, 5]
+    await socket.send({"type": "subscribe", "stream": "broadcast"})
+    await socket.next("subscribed")
+    await socket.communicator.disconnect()
+
+
+async def test_reader_that_stops_reading_is_closed_with_4429(make_user, settings):
+    settings.NOTIFICATIONS = {"MAX_UNACKED_BYTES": 2000, "MAX_BUFFERED_EVENTS": 20}
+    _, session = await make_user("alice")
+    _, _, socket = await connect("/ws/live/?stream=broadcast", session=session, answer_pings=False)
+    await socket.next("subscribed")
+    for n in range(200):
+        await apublish("broadcast", "bulk", {"n": n, "pad": "x" * 100})
+    assert await socket.closed_with() == 4429
+
+
+async def test_flow_control_delivers_everything_to_a_reader_that_keeps_up(make_user, settings):
+    settings.NOTIFICATIONS = {"MAX_UNACKED_BYTES": 2000, "MAX_BUFFERED_EVENTS": 1000}
+    _, session = await make_user("alice")
+    _, _, socket = await connect("/ws/live/?stream=broadcast", session=session)
+    await socket.next("subscribed")
+
+    async def publish_all():
+        for n in range(300):
+            await apublish("broadcast", "bulk", {"n": n, "pad": "x" * 100})
+
+    publishing = asyncio.create_task(publish_all())
+    events = [await socket.next("event", timeout=10) for _ in range(300)]
+    await publishing
+    assert [event["seq"] for event in events] == list(range(1, 301))
+    await socket.communicator.disconnect()
+
+
+async def test_too_many_subscriptions_is_an_error(make_user, settings):
+    settings.NOTIFICATIONS = {"MAX_SUBSCRIPTIONS": 2}
+    _, session = await make_user("alice")
+    await Room.objects.acreate(slug="a", name="A")
+    await Room.objects.acreate(slug="b", name="B")
+    _, _, socket = await connect(session=session)
+    for stream in ["room:a", "room:b", "broadcast"]:
+        await socket.send({"type": "subscribe", "stream": stream})
+    results = [await socket.next("subscribed", "error") for _ in range(3)]
+    outcome = {r["stream"]: r.get("code", r["type"]) for r in results}
+    assert outcome == {"room:a": "subscribed", "room:b": "subscribed", "broadcast": "too_many_subscriptions"}
+    await socket.send({"type": "unsubscribe", "stream": "room:a"})
+    await socket.next("unsubscribed")
+    await socket.send({"type": "subscribe", "stream": "broadcast"})
+    assert (await socket.next("subscribed", "error"))["type"] == "subscribed"
+    await socket.communicator.disconnect()

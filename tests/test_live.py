@@ -1,0 +1,212 @@
+"""End to end over real sockets: daphne processes of the demo site, a private redis-server."""
+
+import asyncio
+import time
+
+import httpx
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+
+from notifications.api import apublish
+from notifications.models import Room
+from tests.clients import SseClient, WebSocketClient
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+CSRF = "a" * 32
+
+
+async def publish_via(server, session, stream, type, data=None):
+    """Publish through a server process's REST API, as staff."""
+    async with httpx.AsyncClient(cookies={"sessionid": session, "csrftoken": CSRF}) as client:
+        response = await client.post(
+            f"{server.http}/api/streams/{stream}/events/",
+            json={"type": type, "data": data},
+            headers={"X-CSRFToken": CSRF},
+        )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def seqs(frames):
+    return [frame["seq"] for frame in frames]
+
+
+async def test_two_daphne_processes_deliver_each_others_events(daphne, make_user):
+    _, staff = await make_user("staff", is_staff=True)
+    _, alice = await make_user("alice")
+    one, two = daphne("one"), daphne("two")
+    clients = [
+        await WebSocketClient.connect(server.ws, "/ws/live/?stream=broadcast", session=alice)
+        for server in (one, two)
+    ]
+    for client in clients:
+        await client.next("subscribed")
+    await publish_via(one, staff, "broadcast", "from.one")
+    await publish_via(two, staff, "broadcast", "from.two")
+    for client in clients:
+        events = await client.events(2)
+        assert [(e["seq"], e["event"]) for e in events] == [(1, "from.one"), (2, "from.two")]
+        await client.close()
+
+
+async def test_reconnect_with_cursor_gets_exactly_the_missed_events_across_a_redis_outage(
+    daphne, make_user, redis_layer
+):
+    alice, session = await make_user("alice")
+    stream = f"user:{alice.pk}"
+    server = daphne()
+    client = await WebSocketClient.connect(server.ws, f"/ws/live/?stream={stream}&since=0", session=session)
+    await client.next("subscribed")
+    for n in range(3):
+        await apublish(stream, "note", {"n": n})
+    seen = await client.events(3)
+    await client.close()
+
+    await apublish(stream, "note", {"n": 3})
+    redis_layer.stop()
+    await apublish(stream, "note", {"n": 4})
+    await apublish(stream, "note", {"n": 5})
+    redis_layer.start()
+    await apublish(stream, "note", {"n": 6})
+
+    cursor = seen[-1]["seq"]
+    client = await WebSocketClient.connect(server.ws, f"/ws/live/?stream={stream}&since={cursor}", session=session)
+    missed = await client.events(4)
+    await client.next("subscribed")
+    await apublish(stream, "note", {"n": 7})
+    seen += missed + await client.events(1)
+    await client.close()
+    assert seqs(seen) == list(range(1, 9))
+    assert [e["data"]["n"] for e in seen] == list(range(8))
+
+    sse = await SseClient.open(f"{server.http}/live/events/{stream}/", session=session, last_event_id="5")
+    replayed = [await sse.next() for _ in range(3)]
+    assert [m.id for m in replayed] == ["6", "7", "8"]
+    assert [m.json["data"]["n"] for m in replayed] == [5, 6, 7]
+    await sse.close()
+
+
+async def test_connected_clients_get_events_published_while_redis_was_down(daphne, make_user, redis_layer):
+    _, session = await make_user("alice")
+    server = daphne()
+    ws = await WebSocketClient.connect(server.ws, "/ws/live/?stream=broadcast", session=session)
+    await ws.next("subscribed")
+    sse = await SseClient.open(f"{server.http}/live/events/broadcast/?since=0", session=session)
+    await apublish("broadcast", "announcement", {"n": 0})
+    assert seqs(await ws.events(1)) == [1]
+    assert (await sse.next()).id == "1"
+
+    redis_layer.stop()
+    await apublish("broadcast", "announcement", {"n": 1})
+    await apublish("broadcast", "announcement", {"n": 2})
+    assert seqs(await ws.events(2, timeout=10)) == [2, 3]
+    assert [(await sse.next(timeout=10)).id for _ in range(2)] == ["2", "3"]
+
+    redis_layer.start()
+    deadline = time.monotonic() + 20
+    while "The channel layer is back" not in server.log():
+        assert time.monotonic() < deadline, server.log()
+        await asyncio.sleep(0.2)
+    await apublish("broadcast", "announcement", {"n": 3})
+    assert seqs(await ws.events(1)) == [4]
+    assert (await sse.next()).id == "4"
+    with pytest.raises(TimeoutError):
+        await ws.next("event", timeout=1.5)
+    await ws.close()
+    await sse.close()
+
+
+async def test_authorization_holds_over_real_connections(daphne, make_user):
+    alice, alice_session = await make_user("alice")
+    bob, bob_session = await make_user("bob")
+    room = await Room.objects.acreate(slug="secret", name="Secret", is_private=True)
+    await room.members.aadd(alice)
+    server = daphne()
+
+    for path, session in [
+        (f"/ws/live/?stream=user:{alice.pk}", bob_session),
+        ("/ws/live/?stream=room:secret", bob_session),
+        ("/ws/live/?stream=broadcast", None),
+    ]:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await WebSocketClient.connect(server.ws, path, session=session)
+        assert refused.value.response.status_code == 403
+
+    for stream, session, status in [
+        (f"user:{alice.pk}", bob_session, 403),
+        ("room:secret", bob_session, 403),
+        ("broadcast", None, 401),
+        ("no spaces", bob_session, 404),
+    ]:
+        async with httpx.AsyncClient(cookies={"sessionid": session} if session else {}) as http:
+            response = await http.get(f"{server.http}/live/events/{stream}/")
+            assert response.status_code == status
+            assert response.headers["content-type"] == "application/json"
+
+    bob_ws = await WebSocketClient.connect(server.ws, session=bob_session)
+    await bob_ws.send({"type": "subscribe", "stream": "room:secret", "since": 0})
+    assert (await bob_ws.next("error"))["code"] == "forbidden"
+    alice_sse = await SseClient.open(f"{server.http}/live/events/room:secret/?since=0", session=alice_session)
+    assert alice_sse.response.status_code == 200
+    await apublish("room:secret", "chat.message", {"text": "members only"})
+    assert (await alice_sse.next()).json["data"] == {"text": "members only"}
+    with pytest.raises(TimeoutError):
+        await bob_ws.next("event", timeout=1)
+    await bob_ws.close()
+    await alice_sse.close()
+
+
+async def test_idle_connections_outlive_the_redis_socket_timeout(daphne, make_user, redis_layer):
+    """redis-py's default 5 s socket timeout killed idle channels-redis receivers."""
+    _, session = await make_user("alice")
+    server = daphne()
+    ws = await WebSocketClient.connect(server.ws, "/ws/live/?stream=broadcast", session=session)
+    await ws.next("subscribed")
+    sse = await SseClient.open(f"{server.http}/live/events/broadcast/?since=0", session=session)
+    await asyncio.sleep(20)
+    await apublish("broadcast", "announcement", {"after": "idle"})
+    assert (await ws.next("event", timeout=1))["data"] == {"after": "idle"}
+    assert (await sse.next(timeout=1)).json["data"] == {"after": "idle"}
+    await ws.close()
+    await sse.close()
+    log = server.log()
+    assert "TimeoutError" not in log and "channel layer failed" not in log, log
+
+
+def create_logged_in_users(count):
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"user{n}") for n in range(count)
+    )
+    sessions = []
+    for user in users:
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        sessions.append((user, store.session_key))
+    return sessions
+
+
+async def test_mass_disconnect_leaves_no_stale_group_members(daphne, redis):
+    users = await sync_to_async(create_logged_in_users)(500)
+    server = daphne()
+    clients = await asyncio.gather(
+        *(
+            WebSocketClient.connect(server.ws, f"/ws/live/?stream=user:{user.pk}", session=session)
+            for user, session in users
+        )
+    )
+    await asyncio.gather(*(client.next("subscribed", timeout=30) for client in clients))
+    assert len(redis.cli("KEYS", "asgi:group:*").split(",")) == 500
+    await asyncio.gather(*(client.close() for client in clients))
+    deadline = time.monotonic() + 15
+    while redis.cli("KEYS", "asgi:group:*") != "[]":
+        assert time.monotonic() < deadline, "stale group members remain"
+        await asyncio.sleep(0.2)
+    log = server.log()
+    assert "Traceback" not in log and "Could not leave" not in log, log
