@@ -52,7 +52,7 @@ def _prepare(stream: str, type: str, data: Any, persist: bool, using: str | None
     validate_event_type(type)
     if persist:
         return store_event(stream, type, data, _alias(using))
-    return Event(stream=stream, seq=None, type=type, data=data, created_at=timezone.now())
+    return Event(stream=stream, seq=None, type=type, data=data, created_at=timezone.now())  # type: ignore[misc]
 
 
 def _store_from_async(stream: str, type: str, data: Any, using: str | None) -> tuple[Event, bool]:

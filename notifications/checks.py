@@ -102,19 +102,19 @@ def check_channel_layer(**kwargs: Any) -> list[CheckMessage]:
                         id="notifications.W002",
                     )
                 )
-    if "capacity" in config or layer.get("BACKEND") in (
+    capacity_applies = "capacity" in config or layer.get("BACKEND") in (
         REDIS_CORE_LAYER,
         "channels.layers.InMemoryChannelLayer",
-    ):
-        if int(config.get("capacity", 100)) < 1000:
-            messages.append(
-                Warning(
-                    "The channel layer's capacity is below 1000.",
-                    hint="Each process receives all its streams' events on one channel; "
-                    'set "capacity" to 10000 or more.',
-                    id="notifications.W003",
-                )
+    )
+    if capacity_applies and int(config.get("capacity", 100)) < 1000:
+        messages.append(
+            Warning(
+                "The channel layer's capacity is below 1000.",
+                hint="Each process receives all its streams' events on one channel; "
+                'set "capacity" to 10000 or more.',
+                id="notifications.W003",
             )
+        )
     return messages
 
 

@@ -147,7 +147,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.receive_json(content)
         except Exception:
             logger.exception("Error handling a %r frame.", kind)
-            await self.send_error("internal_error", f"The {kind!r} frame failed.", ref=content.get("id"))
+            await self.send_error(
+                "internal_error", f"The {kind!r} frame failed.", ref=content.get("id")
+            )
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         """Dispatch a frame to `handle_<type>`."""
@@ -168,7 +170,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         except (NotAuthenticated, Forbidden):
             await self.send_error("forbidden", "You may not read this stream.", stream=stream)
             return
-        if key not in self.subscriptions and len(self.subscriptions) >= app_settings.MAX_SUBSCRIPTIONS:
+        if (
+            key not in self.subscriptions
+            and len(self.subscriptions) >= app_settings.MAX_SUBSCRIPTIONS
+        ):
             await self.send_error("too_many_subscriptions", "Too many subscriptions.", stream=key)
             return
         self._subscribe(key, content.get("since"))
@@ -293,9 +298,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self._ping_id += 1
         self._ping_mark = self._sent_bytes
         self._ping_sent_at = time.monotonic()
-        await self.base_send(
-            {"type": "websocket.send", "text": control("ping", id=self._ping_id)}
-        )
+        await self.base_send({"type": "websocket.send", "text": control("ping", id=self._ping_id)})
         self._arm_heartbeat(app_settings.HEARTBEAT_TIMEOUT)
 
     def _arm_heartbeat(self, delay: float) -> None:

@@ -181,7 +181,9 @@ class Hub:
                     state.head = skipped
                 break
         except Exception:
-            logger.warning("Could not read %s from the event log; will retry.", stream, exc_info=True)
+            logger.warning(
+                "Could not read %s from the event log; will retry.", stream, exc_info=True
+            )
             return
         finally:
             state.filling = False
@@ -313,7 +315,9 @@ class Hub:
 
     async def _resync(self) -> None:
         """Batched catch-up: one query for all our streams' heads, then read what we lack."""
-        known = {stream: state.head for stream, state in self.streams.items() if state.head is not None}
+        known = {
+            stream: state.head for stream, state in self.streams.items() if state.head is not None
+        }
         if not known:
             return
         heads = await aread_heads(list(known))

@@ -1,9 +1,9 @@
 """WebSocket routes. In your asgi.py:
 
-    application = ProtocolTypeRouter({
-        "http": get_asgi_application(),
-        "websocket": websocket_application(),
-    })
+application = ProtocolTypeRouter({
+    "http": get_asgi_application(),
+    "websocket": websocket_application(),
+})
 """
 
 from __future__ import annotations

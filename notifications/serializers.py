@@ -22,7 +22,7 @@ class HistoryQuerySerializer(serializers.Serializer[Any]):
 
 class PublishSerializer(serializers.Serializer[Any]):
     type = serializers.CharField(max_length=100)
-    data = serializers.JSONField(required=False, allow_null=True, default=None)
+    data = serializers.JSONField(required=False, allow_null=True, default=None)  # type: ignore[assignment]
     persist = serializers.BooleanField(required=False, default=True)
 
     def validate_type(self, value: str) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -43,9 +43,7 @@ def validate_stream(key: object) -> str:
 
 def validate_event_type(type: object) -> str:
     if not isinstance(type, str) or not EVENT_TYPE.fullmatch(type):
-        raise ValueError(
-            f"Invalid event type {type!r}: 1-100 letters, digits and _.:- characters."
-        )
+        raise ValueError(f"Invalid event type {type!r}: 1-100 letters, digits and _.:- characters.")
     return type
 
 
@@ -58,7 +56,10 @@ def allocate_seq(stream: str, using: str) -> int:
     """Take the stream's next seq; the row stays locked until the transaction ends."""
     connection = connections[using]
     now = timezone.now()
-    if connection.vendor in ("postgresql", "sqlite") and connection.features.can_return_columns_from_insert:
+    if (
+        connection.vendor in ("postgresql", "sqlite")
+        and connection.features.can_return_columns_from_insert
+    ):
         table = connection.ops.quote_name(Stream._meta.db_table)
         stamp = connection.ops.adapt_datetimefield_value(now)
         with connection.cursor() as cursor:
@@ -95,7 +96,9 @@ def store_event(stream: str, type: str, data: Any, using: str | None = None) -> 
 
 
 def live_event(event: Event) -> LiveEvent:
-    return LiveEvent.create(event.stream, event.seq, event.type, event.data, event.created_at.isoformat())
+    return LiveEvent.create(
+        event.stream, event.seq, event.type, event.data, event.created_at.isoformat()
+    )
 
 
 @dataclass(slots=True)
@@ -123,7 +126,9 @@ def read_heads(streams: list[str], chunk: int = 500) -> dict[str, int]:
     return heads
 
 
-def read_events(stream: str, after: int, upto: int | None = None, limit: int = 1000) -> list[LiveEvent]:
+def read_events(
+    stream: str, after: int, upto: int | None = None, limit: int = 1000
+) -> list[LiveEvent]:
     events = Event.objects.filter(stream=stream, seq__gt=after)
     if upto is not None:
         events = events.filter(seq__lte=upto)
@@ -173,7 +178,7 @@ class DefaultStreamPolicy(StreamPolicy):
 
     def can_read_room(self, user: User, slug: str) -> bool:
         room = Room.objects.filter(slug=slug).first()
-        if room is None:
+        if room is None or user.pk is None:
             return False
         return not room.is_private or room.members.filter(pk=user.pk).exists()
 

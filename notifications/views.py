@@ -79,7 +79,9 @@ class StreamView(View):
                         return
                     continue
                 if starting.done() and not starting.cancelled() and starting.exception():
-                    logger.error("Could not subscribe to %s.", stream, exc_info=starting.exception())
+                    logger.error(
+                        "Could not subscribe to %s.", stream, exc_info=starting.exception()
+                    )
                     return
                 try:
                     async with asyncio.timeout(keepalive):

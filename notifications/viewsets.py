@@ -25,11 +25,17 @@ class StreamEventViewSet(viewsets.ViewSet):
         except InvalidStream as error:
             raise NotFound(str(error)) from error
         policy = get_policy()
-        allowed = policy.can_publish(request.user, key) if publishing else policy.can_read(request.user, key)
+        allowed = (
+            policy.can_publish(request.user, key)
+            if publishing
+            else policy.can_read(request.user, key)
+        )
         if not allowed:
             if not request.user.is_authenticated:
                 raise NotAuthenticated()
-            raise PermissionDenied("You may not " + ("publish to" if publishing else "read") + " this stream.")
+            raise PermissionDenied(
+                "You may not " + ("publish to" if publishing else "read") + " this stream."
+            )
         return key
 
     def list(self, request: Request, stream: str) -> Response:
@@ -37,7 +43,9 @@ class StreamEventViewSet(viewsets.ViewSet):
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         since, limit = query.validated_data["since"], query.validated_data["limit"]
-        head, pruned = Stream.objects.filter(key=key).values_list("last_seq", "pruned_seq").first() or (0, 0)
+        head, pruned = Stream.objects.filter(key=key).values_list(
+            "last_seq", "pruned_seq"
+        ).first() or (0, 0)
         events = Event.objects.filter(stream=key, seq__gt=since).order_by("seq")[:limit]
         return Response(
             {

@@ -58,9 +58,7 @@ class LiveEvent:
     _sse: bytes | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def create(
-        cls, stream: str, seq: int | None, type: str, data: Any, at: str
-    ) -> LiveEvent:
+    def create(cls, stream: str, seq: int | None, type: str, data: Any, at: str) -> LiveEvent:
         envelope = {
             "type": "event",
             "stream": stream,

@@ -23,7 +23,13 @@ class WebSocketClient:
 
     @classmethod
     async def connect(
-        cls, base: str, path: str = "/ws/live/", *, session: str | None = None, origin: str | None = None, **kwargs: Any
+        cls,
+        base: str,
+        path: str = "/ws/live/",
+        *,
+        session: str | None = None,
+        origin: str | None = None,
+        **kwargs: Any,
     ) -> WebSocketClient:
         headers = {"Origin": origin or base.replace("ws://", "http://")}
         if session:
@@ -91,7 +97,14 @@ class SseClient:
         self.last_id: str | None = None
 
     @classmethod
-    async def open(cls, url: str, *, session: str | None = None, last_event_id: str | None = None, **headers: str) -> SseClient:
+    async def open(
+        cls,
+        url: str,
+        *,
+        session: str | None = None,
+        last_event_id: str | None = None,
+        **headers: str,
+    ) -> SseClient:
         cookies = {"sessionid": session} if session else {}
         client = httpx.AsyncClient(timeout=httpx.Timeout(30.0), cookies=cookies)
         if last_event_id is not None:

@@ -5,10 +5,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from channels.layers import channel_layers
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 
 from tests.servers import DaphneServer, RedisServer
@@ -29,6 +29,14 @@ def fresh_channel_layers() -> Iterator[None]:
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def close_worker_thread_connections() -> Iterator[None]:
+    """Async tests reach the database from asgiref's worker thread; close its connection so
+    the test database can be dropped."""
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +78,18 @@ def redis_layer(settings: Any, redis: RedisServer) -> RedisServer:
 
 
 @pytest.fixture
+def memory_layer(settings: Any) -> None:
+    """For tests that look inside the in-memory layer, whatever layer the run uses."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 10000},
+        }
+    }
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
 def fast_resync(settings: Any) -> None:
     settings.NOTIFICATIONS = {"RESYNC_INTERVAL": 0.2, "STREAM_LINGER": 0.5}
 
@@ -95,7 +115,9 @@ def live_env(django_db_setup: None, redis: RedisServer) -> dict[str, str]:
 
 
 @pytest.fixture
-def daphne(live_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Callable[..., DaphneServer]]:
+def daphne(
+    live_env: dict[str, str], request: pytest.FixtureRequest
+) -> Iterator[Callable[..., DaphneServer]]:
     """Start daphne processes of the demo site; their logs are printed if the test fails."""
     servers: list[DaphneServer] = []
 

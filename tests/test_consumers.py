@@ -121,7 +121,7 @@ async def test_bad_frames_get_error_frames_and_the_connection_keeps_working(make
 
 async def test_a_user_never_reads_another_users_or_a_private_rooms_stream(make_user):
     alice, alice_session = await make_user("alice")
-    bob, bob_session = await make_user("bob")
+    _, bob_session = await make_user("bob")
     room = await Room.objects.acreate(slug="secret", name="Secret", is_private=True)
     await room.members.aadd(alice)
     _, _, alice_socket = await connect(session=alice_session)
@@ -132,7 +132,10 @@ async def test_a_user_never_reads_another_users_or_a_private_rooms_stream(make_u
         await bob_socket.send({"type": "subscribe", "stream": stream, "since": 0})
         refusal = await bob_socket.next("subscribed", "error")
         assert refusal == {
-            "type": "error", "code": "forbidden", "message": "You may not read this stream.", "stream": stream
+            "type": "error",
+            "code": "forbidden",
+            "message": "You may not read this stream.",
+            "stream": stream,
         }
         await apublish(stream, "secret", {"for": "alice"})
         assert (await alice_socket.next("event"))["stream"] == stream
@@ -201,7 +204,11 @@ async def test_too_many_subscriptions_is_an_error(make_user, settings):
         await socket.send({"type": "subscribe", "stream": stream})
     results = [await socket.next("subscribed", "error") for _ in range(3)]
     outcome = {r["stream"]: r.get("code", r["type"]) for r in results}
-    assert outcome == {"room:a": "subscribed", "room:b": "subscribed", "broadcast": "too_many_subscriptions"}
+    assert outcome == {
+        "room:a": "subscribed",
+        "room:b": "subscribed",
+        "broadcast": "too_many_subscriptions",
+    }
     await socket.send({"type": "unsubscribe", "stream": "room:a"})
     await socket.next("unsubscribed")
     await socket.send({"type": "subscribe", "stream": "broadcast"})

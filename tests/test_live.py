@@ -59,7 +59,9 @@ async def test_reconnect_with_cursor_gets_exactly_the_missed_events_across_a_red
     alice, session = await make_user("alice")
     stream = f"user:{alice.pk}"
     server = daphne()
-    client = await WebSocketClient.connect(server.ws, f"/ws/live/?stream={stream}&since=0", session=session)
+    client = await WebSocketClient.connect(
+        server.ws, f"/ws/live/?stream={stream}&since=0", session=session
+    )
     await client.next("subscribed")
     for n in range(3):
         await apublish(stream, "note", {"n": n})
@@ -74,7 +76,9 @@ async def test_reconnect_with_cursor_gets_exactly_the_missed_events_across_a_red
     await apublish(stream, "note", {"n": 6})
 
     cursor = seen[-1]["seq"]
-    client = await WebSocketClient.connect(server.ws, f"/ws/live/?stream={stream}&since={cursor}", session=session)
+    client = await WebSocketClient.connect(
+        server.ws, f"/ws/live/?stream={stream}&since={cursor}", session=session
+    )
     missed = await client.events(4)
     await client.next("subscribed")
     await apublish(stream, "note", {"n": 7})
@@ -83,14 +87,18 @@ async def test_reconnect_with_cursor_gets_exactly_the_missed_events_across_a_red
     assert seqs(seen) == list(range(1, 9))
     assert [e["data"]["n"] for e in seen] == list(range(8))
 
-    sse = await SseClient.open(f"{server.http}/live/events/{stream}/", session=session, last_event_id="5")
+    sse = await SseClient.open(
+        f"{server.http}/live/events/{stream}/", session=session, last_event_id="5"
+    )
     replayed = [await sse.next() for _ in range(3)]
     assert [m.id for m in replayed] == ["6", "7", "8"]
     assert [m.json["data"]["n"] for m in replayed] == [5, 6, 7]
     await sse.close()
 
 
-async def test_connected_clients_get_events_published_while_redis_was_down(daphne, make_user, redis_layer):
+async def test_connected_clients_get_events_published_while_redis_was_down(
+    daphne, make_user, redis_layer
+):
     _, session = await make_user("alice")
     server = daphne()
     ws = await WebSocketClient.connect(server.ws, "/ws/live/?stream=broadcast", session=session)
@@ -122,7 +130,7 @@ async def test_connected_clients_get_events_published_while_redis_was_down(daphn
 
 async def test_authorization_holds_over_real_connections(daphne, make_user):
     alice, alice_session = await make_user("alice")
-    bob, bob_session = await make_user("bob")
+    _, bob_session = await make_user("bob")
     room = await Room.objects.acreate(slug="secret", name="Secret", is_private=True)
     await room.members.aadd(alice)
     server = daphne()
@@ -150,7 +158,9 @@ async def test_authorization_holds_over_real_connections(daphne, make_user):
     bob_ws = await WebSocketClient.connect(server.ws, session=bob_session)
     await bob_ws.send({"type": "subscribe", "stream": "room:secret", "since": 0})
     assert (await bob_ws.next("error"))["code"] == "forbidden"
-    alice_sse = await SseClient.open(f"{server.http}/live/events/room:secret/?since=0", session=alice_session)
+    alice_sse = await SseClient.open(
+        f"{server.http}/live/events/room:secret/?since=0", session=alice_session
+    )
     assert alice_sse.response.status_code == 200
     await apublish("room:secret", "chat.message", {"text": "members only"})
     assert (await alice_sse.next()).json["data"] == {"text": "members only"}

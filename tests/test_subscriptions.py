@@ -26,8 +26,18 @@ def seqs(messages):
 
 @pytest.mark.parametrize(
     ("raw", "cursor"),
-    [(None, None), ("", None), (0, 0), ("12", 12), (-1, INVALID_CURSOR), ("x", INVALID_CURSOR),
-     (True, INVALID_CURSOR), (1.5, INVALID_CURSOR), ("1e3", INVALID_CURSOR), ("9" * 30, INVALID_CURSOR)],
+    [
+        (None, None),
+        ("", None),
+        (0, 0),
+        ("12", 12),
+        (-1, INVALID_CURSOR),
+        ("x", INVALID_CURSOR),
+        (True, INVALID_CURSOR),
+        (1.5, INVALID_CURSOR),
+        ("1e3", INVALID_CURSOR),
+        ("9" * 30, INVALID_CURSOR),
+    ],
 )
 def test_parse_cursor(raw, cursor):
     assert parse_cursor(raw) == cursor
@@ -101,7 +111,7 @@ async def test_concurrent_publishers_reach_readers_in_order_exactly_once():
         assert await first.nothing_more() and await second.nothing_more()
 
 
-async def test_one_layer_membership_per_process_per_stream():
+async def test_one_layer_membership_per_process_per_stream(memory_layer):
     async with StreamListener("room:a"), StreamListener("room:a"), StreamListener("room:b"):
         hub = get_hub()
         layer = get_layer()
@@ -109,7 +119,7 @@ async def test_one_layer_membership_per_process_per_stream():
         assert list(layer.groups[group_name("room:a")]) == [hub.channel_name]
 
 
-async def test_idle_stream_leaves_its_group_after_lingering(fast_resync):
+async def test_idle_stream_leaves_its_group_after_lingering(memory_layer, fast_resync):
     async with StreamListener("room:a"):
         pass
     hub = get_hub()

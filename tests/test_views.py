@@ -20,16 +20,26 @@ class SseExchange:
         if session:
             raw_headers.append((b"cookie", f"sessionid={session}".encode()))
         scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
-            "headers": raw_headers, "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "headers": raw_headers,
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
         }
         self.communicator = ApplicationCommunicator(get_asgi_application(), scope)
         self.buffer = b""
         self.ended = False
 
     async def start(self):
-        await self.communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+        await self.communicator.send_input(
+            {"type": "http.request", "body": b"", "more_body": False}
+        )
         start = await self.communicator.receive_output(5)
         self.status = start["status"]
         self.headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
@@ -76,7 +86,9 @@ class SseExchange:
         ("Not%20A%20Key", True, 404, "invalid_stream"),
     ],
 )
-async def test_refused_streams_get_an_error_status_never_a_stream(make_user, stream, login, status, code):
+async def test_refused_streams_get_an_error_status_never_a_stream(
+    make_user, stream, login, status, code
+):
     _, session = await make_user("alice")
     exchange = await SseExchange(f"/live/events/{stream}/", session if login else None).start()
     assert exchange.status == status
@@ -122,10 +134,17 @@ async def test_resume_with_last_event_id_or_since(make_user, path, headers):
 async def test_garbage_cursor_gets_a_resync_event_carrying_the_head(make_user):
     _, session = await make_user("alice")
     await apublish("broadcast", "announcement")
-    exchange = await SseExchange("/live/events/broadcast/", session, [(b"last-event-id", b"abc")]).start()
+    exchange = await SseExchange(
+        "/live/events/broadcast/", session, [(b"last-event-id", b"abc")]
+    ).start()
     resync = await exchange.event()
     assert resync["event"] == ["resync"] and resync["id"] == ["1"]
-    assert json.loads(resync["data"][0]) == {"type": "resync", "stream": "broadcast", "seq": 1, "reason": "invalid"}
+    assert json.loads(resync["data"][0]) == {
+        "type": "resync",
+        "stream": "broadcast",
+        "seq": 1,
+        "reason": "invalid",
+    }
     await exchange.disconnect()
 
 
@@ -141,7 +160,9 @@ async def test_keepalive_comments_when_idle(make_user, settings):
 
 async def test_events_flow_uncompressed_and_unbuffered_under_gzip_middleware(make_user):
     _, session = await make_user("alice")
-    exchange = await SseExchange("/live/events/broadcast/", session, [(b"accept-encoding", b"gzip")]).start()
+    exchange = await SseExchange(
+        "/live/events/broadcast/", session, [(b"accept-encoding", b"gzip")]
+    ).start()
     assert exchange.headers.get("content-encoding", "identity") == "identity"
     await exchange.message()
     await asyncio.sleep(0.1)
@@ -167,7 +188,9 @@ async def test_response_ends_after_its_byte_budget_and_resumes_without_loss(make
         await apublish("broadcast", "announcement", {"n": n})
     seen, cursor = [], "0"
     while len(seen) < 10:
-        exchange = await SseExchange("/live/events/broadcast/", session, [(b"last-event-id", cursor.encode())]).start()
+        exchange = await SseExchange(
+            "/live/events/broadcast/", session, [(b"last-event-id", cursor.encode())]
+        ).start()
         body = (await exchange.body()).decode()
         ids = [line[4:] for line in body.split("\n") if line.startswith("id: ")]
         assert ids, body

@@ -53,7 +53,9 @@ def test_retry_and_comment():
 
 
 def test_envelope_is_encoded_once_and_shared():
-    event = LiveEvent.create("room:lobby", 3, "chat.message", {"text": "hi\nthere"}, "2026-01-01T00:00:00+00:00")
+    event = LiveEvent.create(
+        "room:lobby", 3, "chat.message", {"text": "hi\nthere"}, "2026-01-01T00:00:00+00:00"
+    )
     assert json.loads(event.payload) == {
         "type": "event",
         "stream": "room:lobby",
