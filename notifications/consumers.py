@@ -32,8 +32,6 @@ from notifications.wire import PROTOCOL_VERSION, SUBPROTOCOL, LiveEvent, control
 
 logger = logging.getLogger("notifications")
 
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLOSE_TOO_SLOW = 4429
 

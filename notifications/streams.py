@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -133,6 +133,20 @@ def read_events(
     if upto is not None:
         events = events.filter(seq__lte=upto)
     return [live_event(event) for event in events.order_by("seq")[:limit]]
+
+
+def prune_events(before: datetime, stream: str | None = None) -> dict[str, int]:
+    """Delete each stream's events published before `before`, as a prefix of its log, and
+    record the mark so that readers with older cursors get `resync`. Returns {stream: mark}."""
+    old = Event.objects.filter(created_at__lt=before)
+    if stream is not None:
+        old = old.filter(stream=stream)
+    marks = dict(old.values("stream").annotate(upto=Max("seq")).values_list("stream", "upto"))
+    for key, upto in marks.items():
+        with transaction.atomic():
+            Stream.objects.filter(key=key, pruned_seq__lt=upto).update(pruned_seq=upto)
+            Event.objects.filter(stream=key, seq__lte=upto).delete()
+    return marks
 
 
 aread_history = sync_to_async(read_history)

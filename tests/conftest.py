@@ -121,8 +121,8 @@ def daphne(
     """Start daphne processes of the demo site; their logs are printed if the test fails."""
     servers: list[DaphneServer] = []
 
-    def start(name: str = "daphne", **env: str) -> DaphneServer:
-        server = DaphneServer({**live_env, **env}, name=f"{name}{len(servers)}")
+    def start(name: str = "daphne", server_kind: str = "daphne", **env: str) -> DaphneServer:
+        server = DaphneServer({**live_env, **env}, name=f"{name}{len(servers)}", server=server_kind)
         servers.append(server)
         server.start()
         return server

@@ -91,10 +91,11 @@ class RedisServer:
 
 
 class DaphneServer:
-    """The demo site served by daphne in its own process, on a free port."""
+    """The demo site served by daphne (or uvicorn) in its own process, on a free port."""
 
-    def __init__(self, env: dict[str, str], name: str = "daphne") -> None:
+    def __init__(self, env: dict[str, str], name: str = "daphne", server: str = "daphne") -> None:
         self.env = env
+        self.server = server
         self.port = free_port()
         self.name = name
         self.log_path = Path(tempfile.mkstemp(prefix=f"notifications-{name}-", suffix=".log")[1])
@@ -133,6 +134,35 @@ class DaphneServer:
             wait_for_port(self.port, process=self.process)
         except Exception as error:
             raise RuntimeError(f"{self.name} did not start:\n{self.log()}") from error
+
+    def command(self) -> list[str]:
+        if self.server == "uvicorn":
+            return [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "project.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--lifespan",
+                "off",
+                "--ws",
+                "websockets",
+            ]
+        return [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "--application-close-timeout",
+            "5",
+            "project.asgi:application",
+        ]
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

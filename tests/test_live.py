@@ -35,10 +35,11 @@ def seqs(frames):
     return [frame["seq"] for frame in frames]
 
 
-async def test_two_daphne_processes_deliver_each_others_events(daphne, make_user):
+@pytest.mark.parametrize("layer", ["core", "pubsub"])
+async def test_two_daphne_processes_deliver_each_others_events(daphne, make_user, layer):
     _, staff = await make_user("staff", is_staff=True)
     _, alice = await make_user("alice")
-    one, two = daphne("one"), daphne("two")
+    one, two = daphne("one", REDIS_LAYER=layer), daphne("two", REDIS_LAYER=layer)
     clients = [
         await WebSocketClient.connect(server.ws, "/ws/live/?stream=broadcast", session=alice)
         for server in (one, two)
@@ -51,6 +52,22 @@ async def test_two_daphne_processes_deliver_each_others_events(daphne, make_user
         events = await client.events(2)
         assert [(e["seq"], e["event"]) for e in events] == [(1, "from.one"), (2, "from.two")]
         await client.close()
+
+
+async def test_the_app_also_runs_under_uvicorn(daphne, make_user, redis_layer):
+    _, session = await make_user("alice")
+    server = daphne("uvicorn", server_kind="uvicorn")
+    ws = await WebSocketClient.connect(
+        server.ws, "/ws/live/?stream=broadcast&since=0", session=session
+    )
+    await ws.next("subscribed")
+    sse = await SseClient.open(f"{server.http}/live/events/broadcast/?since=0", session=session)
+    for n in range(3):
+        await apublish("broadcast", "announcement", {"n": n})
+    assert seqs(await ws.events(3)) == [1, 2, 3]
+    assert [(await sse.next()).id for _ in range(3)] == ["1", "2", "3"]
+    await ws.close()
+    await sse.close()
 
 
 async def test_reconnect_with_cursor_gets_exactly_the_missed_events_across_a_redis_outage(

@@ -1,0 +1,49 @@
+"""Delivery through real Redis with both channels-redis layers, from every kind of caller."""
+
+import asyncio
+import threading
+
+import pytest
+from channels.layers import channel_layers
+from django.db import connection
+
+from notifications.api import apublish, publish
+from notifications.testing import StreamListener
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(params=["core", "pubsub"])
+def layer(request, settings, redis):
+    if request.param == "core":
+        backend, host = "channels_redis.core.RedisChannelLayer", {"max_connections": 10000}
+    else:
+        backend, host = "channels_redis.pubsub.RedisPubSubChannelLayer", {}
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": backend,
+            "CONFIG": {"hosts": [{"address": redis.url, "socket_timeout": None, **host}]},
+        }
+    }
+    channel_layers.backends.clear()
+    return request.param
+
+
+async def test_events_from_async_code_threads_and_plain_threads_arrive_in_order(layer):
+    def from_plain_thread():
+        try:
+            publish("room:a", "n", {"from": "thread"})
+        finally:
+            connection.close()
+
+    async with StreamListener("room:a", since=0) as listener:
+        await apublish("room:a", "n", {"from": "async"})
+        thread = threading.Thread(target=from_plain_thread)
+        thread.start()
+        await asyncio.to_thread(thread.join)
+        messages = await listener.take(2)
+        await apublish("room:a", "n", {"from": "async again"}, persist=False)
+        messages += await listener.take(1)
+        assert await listener.nothing_more()
+    assert [m["seq"] for m in messages] == [1, 2, None]
+    assert [m["data"]["from"] for m in messages] == ["async", "thread", "async again"]
