@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
@@ -232,7 +233,11 @@ class Hub:
 
     async def _start(self) -> None:
         if self.layer is not None:
-            self.channel_name = await self.layer.new_channel("notifications.hub")
+            try:
+                self.channel_name = await self.layer.new_channel("notifications.hub")
+            except Exception:
+                self.layer_healthy = False
+                logger.warning("The channel layer is unavailable; recovering.", exc_info=True)
             self._spawn(self._receive_loop())
         self._spawn(self._maintenance_loop())
 
@@ -246,6 +251,9 @@ class Hub:
         delay = 0.1
         while True:
             try:
+                if self.channel_name is None:
+                    self.channel_name = await self.layer.new_channel("notifications.hub")
+                    await self._rejoin()
                 message = await self.layer.receive(self.channel_name)
             except asyncio.CancelledError:
                 raise
@@ -255,18 +263,17 @@ class Hub:
                 self.layer_healthy = False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-                await self._recover()
+                if self.channel_name is not None:
+                    with contextlib.suppress(Exception):
+                        await self._rejoin()
                 continue
             delay = 0.1
             if message.get("type") == LAYER_MESSAGE_TYPE:
                 self.dispatch(LiveEvent.from_layer_message(message))
 
-    async def _recover(self) -> None:
+    async def _rejoin(self) -> None:
         """Rejoin every group (the layer may have lost them), then catch up from the log."""
-        try:
-            await self._add_groups(self.streams)
-        except Exception:
-            return
+        await self._add_groups(self.streams)
         if not self.layer_healthy:
             logger.warning("The channel layer is back; catching up from the event log.")
         self.layer_healthy = True

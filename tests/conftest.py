@@ -57,22 +57,27 @@ def redis(redis_server: RedisServer) -> Iterator[RedisServer]:
         redis_server.start()
 
 
-def redis_layer_config(url: str) -> dict[str, Any]:
-    return {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{"address": url, "socket_timeout": None, "max_connections": 10000}],
-                "capacity": 10000,
-            },
-        }
-    }
+def redis_layer_config(url: str, kind: str = "core") -> dict[str, Any]:
+    if kind == "pubsub":
+        backend, config = "channels_redis.pubsub.RedisPubSubChannelLayer", {}
+    else:
+        backend, config = "channels_redis.core.RedisChannelLayer", {"capacity": 10000}
+    host: dict[str, Any] = {"address": url, "socket_timeout": None}
+    if kind == "core":
+        host["max_connections"] = 10000
+    return {"default": {"BACKEND": backend, "CONFIG": {"hosts": [host], **config}}}
 
 
 @pytest.fixture
-def redis_layer(settings: Any, redis: RedisServer) -> RedisServer:
-    """This test process publishes and receives through the private Redis."""
-    settings.CHANNEL_LAYERS = redis_layer_config(redis.url)
+def redis_layer(settings: Any, redis: RedisServer, request: pytest.FixtureRequest) -> RedisServer:
+    """This test process publishes and receives through the private Redis (with the layer
+    kind of the test's `layer` parameter, if it has one)."""
+    kind = (
+        request.node.callspec.params.get("layer", "core")
+        if hasattr(request.node, "callspec")
+        else "core"
+    )
+    settings.CHANNEL_LAYERS = redis_layer_config(redis.url, kind)
     channel_layers.backends.clear()
     return redis
 

@@ -80,14 +80,18 @@ class RedisServer:
             self.process.wait(10)
             self.process = None
 
-    def cli(self, *args: str) -> str:
+    def cli(self, *args: str) -> object:
         import redis
 
         client = redis.Redis(port=self.port, decode_responses=True)
         try:
-            return str(client.execute_command(*args))
+            return client.execute_command(*args)
         finally:
             client.close()
+
+    def groups(self) -> list[str]:
+        """The channel layer's group keys."""
+        return list(self.cli("KEYS", "asgi:group:*"))  # type: ignore[call-overload]
 
 
 class DaphneServer:

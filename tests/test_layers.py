@@ -4,7 +4,6 @@ import asyncio
 import threading
 
 import pytest
-from channels.layers import channel_layers
 from django.db import connection
 
 from notifications.api import apublish, publish
@@ -13,23 +12,8 @@ from notifications.testing import StreamListener
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(params=["core", "pubsub"])
-def layer(request, settings, redis):
-    if request.param == "core":
-        backend, host = "channels_redis.core.RedisChannelLayer", {"max_connections": 10000}
-    else:
-        backend, host = "channels_redis.pubsub.RedisPubSubChannelLayer", {}
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": backend,
-            "CONFIG": {"hosts": [{"address": redis.url, "socket_timeout": None, **host}]},
-        }
-    }
-    channel_layers.backends.clear()
-    return request.param
-
-
-async def test_events_from_async_code_threads_and_plain_threads_arrive_in_order(layer):
+@pytest.mark.parametrize("layer", ["core", "pubsub"])
+async def test_events_from_async_code_threads_and_plain_threads_arrive_in_order(layer, redis_layer):
     def from_plain_thread():
         try:
             publish("room:a", "n", {"from": "thread"})
