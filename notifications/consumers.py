@@ -58,6 +58,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self._ping_due = False
         self._window_open: asyncio.Event | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
+        self._closing: asyncio.Task[None] | None = None
         self._url_streams: list[str] = []
         self._url_since: str | None = None
 
@@ -263,8 +264,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
     def _close_soon(self, code: int) -> None:
-        if not self._closed:
-            asyncio.get_running_loop().create_task(self.close(code))
+        if not self._closed and self._closing is None:
+            self._closing = asyncio.get_running_loop().create_task(self.close(code))
 
     async def _write(self) -> None:
         """Drain the outbox: one frame per item when idle, one array frame of all queued items
@@ -282,10 +283,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 self._window_open.clear()
                 await self._window_open.wait()
                 continue
-            items = self.outbox.take()
-            text = items_frame(items)
-            await self.base_send({"type": "websocket.send", "text": text})
-            self._sent_bytes += len(text)
+            if not await self._send_text(items_frame(self.outbox.take())):
+                return
             if self._ping_mark is None and self._sent_bytes - self._acked_bytes >= window // 2:
                 self._ping_due = True
 
@@ -296,8 +295,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self._ping_id += 1
         self._ping_mark = self._sent_bytes
         self._ping_sent_at = time.monotonic()
-        await self.base_send({"type": "websocket.send", "text": control("ping", id=self._ping_id)})
         self._arm_heartbeat(app_settings.HEARTBEAT_TIMEOUT)
+        await self._send_text(control("ping", id=self._ping_id))
+
+    async def _send_text(self, text: str) -> bool:
+        try:
+            await self.base_send({"type": "websocket.send", "text": text})
+        except Exception:
+            self._shutdown()
+            return False
+        self._sent_bytes += len(text)
+        return True
 
     def _arm_heartbeat(self, delay: float) -> None:
         if self._heartbeat is not None:
