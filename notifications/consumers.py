@@ -41,7 +41,8 @@ PROTOCOL_FRAMES = frozenset({"subscribe", "unsubscribe", "ping", "pong"})
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """Streams events over a WebSocket. Subclass it and add `handle_<type>` methods for your
-    own client frames (`{"type": "chat.send"}` calls `handle_chat_send(content)`)."""
+    own client frames (`{"type": "chat.send"}` calls `handle_chat_send(content)`); a frame with
+    a `client_id` is answered with `ack` once its handler returns without `send_error`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -59,6 +60,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self._window_open: asyncio.Event | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
         self._closing: asyncio.Task[None] | None = None
+        self._frame_client_id: str | None = None
+        self._frame_failed = False
         self._url_streams: list[str] = []
         self._url_since: str | None = None
 
@@ -140,15 +143,24 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if not isinstance(kind, str) or not FRAME_TYPE.fullmatch(kind):
             await self.send_error("invalid_frame", 'A frame is a JSON object with a "type".')
             return
+        client_id = content.get("client_id")
+        if client_id is not None and not (isinstance(client_id, str) and 0 < len(client_id) <= 100):
+            await self.send_error(
+                "invalid_frame", "client_id must be a string of 1-100 characters."
+            )
+            return
         if kind not in PROTOCOL_FRAMES:
             await aclose_old_connections()
+        self._frame_client_id, self._frame_failed = client_id, False
         try:
             await self.receive_json(content)
         except Exception:
             logger.exception("Error handling a %r frame.", kind)
-            await self.send_error(
-                "internal_error", f"The {kind!r} frame failed.", ref=content.get("id")
-            )
+            await self.send_error("internal_error", f"The {kind!r} frame failed.")
+        finally:
+            if client_id is not None and not self._frame_failed and kind not in PROTOCOL_FRAMES:
+                self.outbox.push_control(Control("ack", {"client_id": client_id}))
+            self._frame_client_id = None
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
         """Dispatch a frame to `handle_<type>`."""
@@ -196,7 +208,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self._arm_heartbeat(app_settings.HEARTBEAT_INTERVAL)
 
     async def send_error(self, code: str, message: str, **fields: Any) -> None:
-        """Answer a bad frame with an `error` frame; the connection stays open."""
+        """Answer a bad frame with an `error` frame (carrying the frame's `client_id`, which
+        is then not acknowledged); the connection stays open."""
+        if self._frame_client_id is not None:
+            fields.setdefault("client_id", self._frame_client_id)
+            self._frame_failed = True
         self.outbox.push_control(Control("error", {"code": code, "message": message, **fields}))
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:

@@ -7,10 +7,17 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.views import View
 
 from notifications.conf import app_settings
+from notifications.models import Event
 from notifications.streams import InvalidStream
 from notifications.subscriptions import (
     Control,
@@ -30,9 +37,14 @@ logger = logging.getLogger("notifications")
 
 class StreamView(View):
     """Serves one stream as `text/event-stream`. `id:` is the seq, so the browser's
-    `Last-Event-ID` (or `?since=`) resumes it. Refused streams get 401, 403 or 404."""
+    `Last-Event-ID` (or `?since=`) resumes it. Refused streams get 401, 403 or 404.
+    `?named=0` leaves out `event:` lines (every event reaches `onmessage`) and sends keep-alives
+    as `{"type": "ping"}` messages a client can time out on."""
 
     http_method_names = ["get"]
+    terminal_events: tuple[str, ...] = ()
+    """Event types that finish the stream: the response ends after one, and a reader at or
+    past it (or without a cursor) gets 204 No Content, which stops browsers retrying."""
 
     def get_stream(self, request: HttpRequest, **kwargs: Any) -> str:
         """The stream to serve; by default the `stream` URL argument."""
@@ -48,16 +60,33 @@ class StreamView(View):
             return _refusal(401, "not_authenticated", "Log in to read this stream.")
         except Forbidden:
             return _refusal(403, "forbidden", "You may not read this stream.")
-        since = request.headers.get("Last-Event-ID") or request.GET.get("since")
+        cursor = parse_cursor(request.headers.get("Last-Event-ID") or request.GET.get("since"))
+        if self.terminal_events and await self.is_finished(stream, cursor):
+            return HttpResponse(status=204)
+        named = request.GET.get("named") != "0"
         response = StreamingHttpResponse(
-            self.events(stream, parse_cursor(since)), content_type="text/event-stream"
+            self.events(stream, cursor, named=named), content_type="text/event-stream"
         )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         response["Content-Encoding"] = "identity"
         return response
 
-    async def events(self, stream: str, since: Cursor) -> AsyncIterator[bytes]:
+    async def is_finished(self, stream: str, cursor: Cursor) -> bool:
+        """Whether the stream ended with a terminal event the reader has already seen."""
+        last = (
+            await Event.objects.filter(stream=stream)
+            .order_by("-seq")
+            .values_list("seq", "type")
+            .afirst()
+        )
+        if last is None or last[1] not in self.terminal_events:
+            return False
+        return cursor is None or (isinstance(cursor, int) and cursor >= last[0])
+
+    async def events(
+        self, stream: str, since: Cursor, *, named: bool = True
+    ) -> AsyncIterator[bytes]:
         """Replay after the cursor, then live events, with keep-alive comments when idle.
         The response ends (and the browser resumes) if the reader falls too far behind."""
         ready = asyncio.Event()
@@ -72,10 +101,10 @@ class StreamView(View):
                 ready.clear()
                 items = outbox.take()
                 if items:
-                    chunk = b"".join(encode_item(item) for item in items)
+                    chunk = b"".join(encode_item(item, named) for item in items)
                     yield chunk
                     budget -= len(chunk)
-                    if budget <= 0:
+                    if budget <= 0 or self._has_terminal(items):
                         return
                     continue
                 if starting.done() and not starting.cancelled() and starting.exception():
@@ -87,18 +116,29 @@ class StreamView(View):
                     async with asyncio.timeout(keepalive):
                         await ready.wait()
                 except TimeoutError:
-                    yield b": keep-alive\n\n"
+                    yield KEEPALIVE if named else KEEPALIVE_MESSAGE
         finally:
             starting.cancel()
             subscription.close()
 
+    def _has_terminal(self, items: list[Item]) -> bool:
+        return bool(self.terminal_events) and any(
+            isinstance(item, LiveEvent) and item.type in self.terminal_events for item in items
+        )
 
-def encode_item(item: Item) -> bytes:
+
+KEEPALIVE = b": keep-alive\n\n"
+KEEPALIVE_MESSAGE = encode_sse(data=dumps({"type": "ping"}))
+
+
+def encode_item(item: Item, named: bool = True) -> bytes:
     if isinstance(item, LiveEvent):
-        return item.sse
+        return item.sse if named else item.sse_unnamed
     assert isinstance(item, Control)
     return encode_sse(
-        id=item.fields.get("seq"), event=item.type, data=dumps({"type": item.type, **item.fields})
+        id=item.fields.get("seq"),
+        event=item.type if named else None,
+        data=dumps({"type": item.type, **item.fields}),
     )
 
 

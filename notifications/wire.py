@@ -56,6 +56,7 @@ class LiveEvent:
     type: str
     payload: str
     _sse: bytes | None = field(default=None, repr=False, compare=False)
+    _sse_unnamed: bytes | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def create(cls, stream: str, seq: int | None, type: str, data: Any, at: str) -> LiveEvent:
@@ -84,9 +85,17 @@ class LiveEvent:
 
     @property
     def sse(self) -> bytes:
+        """The SSE message, with `event:` set to the type (for `addEventListener(type)`)."""
         if self._sse is None:
             self._sse = encode_sse(id=self.seq, event=self.type, data=self.payload)
         return self._sse
+
+    @property
+    def sse_unnamed(self) -> bytes:
+        """The SSE message without `event:`, so `onmessage` sees every type."""
+        if self._sse_unnamed is None:
+            self._sse_unnamed = encode_sse(id=self.seq, data=self.payload)
+        return self._sse_unnamed
 
 
 def control(type: str, **fields: Any) -> str:

@@ -2,9 +2,14 @@ import asyncio
 import json
 
 import pytest
+from channels.auth import AuthMiddlewareStack
+from channels.routing import URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing import WebsocketCommunicator
+from django.urls import path
 
 from notifications.api import apublish
+from notifications.consumers import LiveConsumer
 from notifications.models import Room
 from notifications.routing import websocket_application
 
@@ -214,3 +219,38 @@ async def test_too_many_subscriptions_is_an_error(make_user, settings):
     await socket.send({"type": "subscribe", "stream": "broadcast"})
     assert (await socket.next("subscribed", "error"))["type"] == "subscribed"
     await socket.communicator.disconnect()
+
+
+class EchoConsumer(LiveConsumer):
+    async def handle_echo(self, content):
+        if content.get("fail"):
+            await self.send_error("rejected", "Told to fail.")
+            return
+        if content.get("crash"):
+            raise RuntimeError("boom")
+        await apublish("broadcast", "echo", {"text": content.get("text")})
+
+
+async def test_app_frames_with_a_client_id_are_acknowledged_or_refused(make_user):
+    _, session = await make_user("alice")
+    application = AllowedHostsOriginValidator(
+        AuthMiddlewareStack(URLRouter([path("ws/echo/", EchoConsumer.as_asgi())]))
+    )
+    headers = [(b"origin", b"http://testserver"), (b"cookie", f"sessionid={session}".encode())]
+    communicator = WebsocketCommunicator(application, "/ws/echo/", headers=headers)
+    assert (await communicator.connect())[0]
+    socket = Socket(communicator)
+    await socket.send({"type": "echo", "text": "hi", "client_id": "c-1"})
+    assert await socket.next("ack", "error") == {"type": "ack", "client_id": "c-1"}
+    await socket.send({"type": "echo", "fail": True, "client_id": "c-2"})
+    refusal = await socket.next("ack", "error")
+    assert (refusal["code"], refusal["client_id"]) == ("rejected", "c-2")
+    await socket.send({"type": "echo", "crash": True, "client_id": "c-3"})
+    crash = await socket.next("ack", "error")
+    assert (crash["code"], crash["client_id"]) == ("internal_error", "c-3")
+    await socket.send({"type": "echo", "client_id": 7})
+    assert (await socket.next("ack", "error"))["code"] == "invalid_frame"
+    await socket.send({"type": "echo", "text": "no id"})
+    await socket.send({"type": "ping", "id": 1})
+    assert (await socket.next("ack", "pong"))["type"] == "pong"
+    await communicator.disconnect()

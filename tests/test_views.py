@@ -7,6 +7,7 @@ from django.core.asgi import get_asgi_application
 
 from notifications.api import apublish
 from notifications.hub import get_hub
+from notifications.views import StreamView
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -197,3 +198,37 @@ async def test_response_ends_after_its_byte_budget_and_resumes_without_loss(make
         seen += ids
         cursor = ids[-1]
     assert seen == [str(n) for n in range(1, 11)]
+
+
+async def test_unnamed_mode_puts_every_event_on_onmessage_with_ping_messages(make_user, settings):
+    settings.NOTIFICATIONS = {"SSE_KEEPALIVE": 0.1}
+    _, session = await make_user("alice")
+    await apublish("broadcast", "announcement", {"n": 1})
+    exchange = await SseExchange("/live/events/broadcast/?named=0&since=0", session).start()
+    await exchange.message()
+    event = await exchange.event()
+    assert "event" not in event and event["id"] == ["1"]
+    assert json.loads(event["data"][0])["event"] == "announcement"
+    assert json.loads((await exchange.event())["data"][0]) == {"type": "ping"}
+    await exchange.disconnect()
+
+
+class TaskStreamView(StreamView):
+    terminal_events = ("task.succeeded", "task.failed")
+
+
+async def test_terminal_event_ends_the_response_and_finished_streams_answer_204(make_user, settings):
+    settings.ROOT_URLCONF = "tests.urls"
+    _, session = await make_user("alice", is_staff=True)
+    for type in ("task.progress", "task.succeeded"):
+        await apublish("task:1", type)
+    exchange = await SseExchange("/task-events/task:1/?since=0", session).start()
+    body = (await exchange.body()).decode()
+    assert "id: 1\n" in body and "id: 2\n" in body
+    for cursor in ("2", None):
+        headers = [(b"last-event-id", cursor.encode())] if cursor else []
+        finished = await SseExchange("/task-events/task:1/", session, headers).start()
+        assert finished.status == 204
+    running = await SseExchange("/task-events/task:2/", session).start()
+    assert running.status == 200
+    await running.disconnect()
