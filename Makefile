@@ -23,7 +23,8 @@ run: setup
 	$(BIN)/python -m daphne -b 127.0.0.1 -p $(PORT) project.asgi:application
 
 test: setup
-	scripts/ensure-redis
+	scripts/ensure-test-tools
+	node --test tests/js/
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup

@@ -8,11 +8,18 @@ from notifications.models import Event
 from notifications.streams import validate_event_type
 
 
-class EventSerializer(serializers.ModelSerializer[Event]):
-    class Meta:
-        model = Event
-        fields = ["stream", "seq", "type", "data", "created_at"]
-        read_only_fields = fields
+class EventSerializer(serializers.Serializer[Event]):
+    """An event in the wire format's shape, so clients handle API and live events alike."""
+
+    def to_representation(self, instance: Event) -> dict[str, Any]:
+        return {
+            "type": "event",
+            "stream": instance.stream,
+            "seq": instance.seq,
+            "event": instance.type,
+            "data": instance.data,
+            "at": instance.created_at.isoformat(),
+        }
 
 
 class HistoryQuerySerializer(serializers.Serializer[Any]):
@@ -21,11 +28,11 @@ class HistoryQuerySerializer(serializers.Serializer[Any]):
 
 
 class PublishSerializer(serializers.Serializer[Any]):
-    type = serializers.CharField(max_length=100)
+    event = serializers.CharField(max_length=100, help_text="The event type.")
     data = serializers.JSONField(required=False, allow_null=True, default=None)  # type: ignore[assignment]
     persist = serializers.BooleanField(required=False, default=True)
 
-    def validate_type(self, value: str) -> str:
+    def validate_event(self, value: str) -> str:
         try:
             return validate_event_type(value)
         except ValueError as error:

@@ -17,7 +17,7 @@ from notifications.streams import InvalidStream, get_policy, validate_stream
 
 class StreamEventViewSet(viewsets.ViewSet):
     """`GET` the events after `?since=` (at most `?limit=`, 100 by default, 1000 at most)
-    with the stream's `head` and `pruned` marks; `POST {"type", "data"}` to publish."""
+    with the stream's `head` and `pruned` marks; `POST {"event", "data"}` to publish."""
 
     def _stream(self, request: Request, stream: str, *, publishing: bool = False) -> str:
         try:
@@ -52,7 +52,7 @@ class StreamEventViewSet(viewsets.ViewSet):
                 "stream": key,
                 "head": head,
                 "pruned": pruned,
-                "events": EventSerializer(events, many=True).data,
+                "events": EventSerializer(events, many=True).data,  # type: ignore[arg-type]
             }
         )
 
@@ -61,5 +61,5 @@ class StreamEventViewSet(viewsets.ViewSet):
         body = PublishSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         values: dict[str, Any] = body.validated_data
-        event = publish(key, values["type"], values["data"], persist=values["persist"])
+        event = publish(key, values["event"], values["data"], persist=values["persist"])
         return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)

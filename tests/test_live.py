@@ -24,7 +24,7 @@ async def publish_via(server, session, stream, type, data=None):
     async with httpx.AsyncClient(cookies={"sessionid": session, "csrftoken": CSRF}) as client:
         response = await client.post(
             f"{server.http}/api/streams/{stream}/events/",
-            json={"type": type, "data": data},
+            json={"event": type, "data": data},
             headers={"X-CSRFToken": CSRF},
         )
     assert response.status_code == 201, response.text

@@ -217,7 +217,9 @@ class TaskStreamView(StreamView):
     terminal_events = ("task.succeeded", "task.failed")
 
 
-async def test_terminal_event_ends_the_response_and_finished_streams_answer_204(make_user, settings):
+async def test_terminal_event_ends_the_response_and_finished_streams_answer_204(
+    make_user, settings
+):
     settings.ROOT_URLCONF = "tests.urls"
     _, session = await make_user("alice", is_staff=True)
     for type in ("task.progress", "task.succeeded"):
