@@ -1,10 +1,11 @@
+import json
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.views.generic import TemplateView
 
 from notifications.models import Event, Stream
-from notifications.streams import InvalidStream, validate_stream
+from notifications.streams import InvalidStream, live_event, validate_stream
 
 
 class ConsoleView(LoginRequiredMixin, TemplateView):
@@ -20,11 +21,11 @@ class ConsoleView(LoginRequiredMixin, TemplateView):
         except InvalidStream:
             stream = "broadcast"
         head = Stream.objects.filter(key=stream).values_list("last_seq", flat=True).first() or 0
-        history = Event.objects.filter(stream=stream, seq__gt=max(0, head - 20), seq__lte=head)
+        recent = Event.objects.filter(stream=stream, seq__gt=max(0, head - 20), seq__lte=head)
         context.update(
             stream=stream,
             transport="sse" if self.request.GET.get("transport") == "sse" else "websocket",
-            history=history.order_by("seq"),
+            history=[json.loads(live_event(event).payload) for event in recent.order_by("seq")],
             cursors={stream: head},
         )
         return context
