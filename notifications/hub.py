@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 import weakref
@@ -66,7 +67,7 @@ class Hub:
     async def join(self, subscription: Subscription) -> StreamState:
         """Register a reader; returns once the process is subscribed to the stream's group."""
         if self._started is None:
-            self._started = self.loop.create_task(self._start())
+            self._started = self._create_task(self._start())
         await asyncio.shield(self._started)
         stream = subscription.stream
         state = self.streams.get(stream)
@@ -198,7 +199,7 @@ class Hub:
                 await asyncio.gather(previous, return_exceptions=True)
             await operation
 
-        task = self.loop.create_task(run_after_previous())
+        task = self._create_task(run_after_previous())
         self._group_ops[stream] = task
 
         def forget(done: asyncio.Task[None]) -> None:
@@ -241,8 +242,13 @@ class Hub:
             self._spawn(self._receive_loop())
         self._spawn(self._maintenance_loop())
 
+    def _create_task(self, coroutine: Any) -> asyncio.Task[Any]:
+        """Hub work runs in a fresh context: never inside the request that happened to start
+        it (whose thread-sensitive executor would otherwise serve the hub's database reads)."""
+        return self.loop.create_task(coroutine, context=contextvars.Context())
+
     def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
-        task = self.loop.create_task(coroutine)
+        task = self._create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from asgiref.sync import SyncToAsync
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -89,10 +91,13 @@ class StreamView(View):
     ) -> AsyncIterator[bytes]:
         """Replay after the cursor, then live events, with keep-alive comments when idle.
         The response ends (and the browser resumes) if the reader falls too far behind."""
+        release_request_thread()
         ready = asyncio.Event()
         outbox = Outbox(ready.set)
         subscription = Subscription(stream, outbox)
-        starting = asyncio.get_running_loop().create_task(subscription.start(since))
+        starting = asyncio.get_running_loop().create_task(
+            subscription.start(since), context=contextvars.Context()
+        )
         keepalive = app_settings.SSE_KEEPALIVE
         budget = app_settings.SSE_MAX_BYTES
         try:
@@ -125,6 +130,18 @@ class StreamView(View):
         return bool(self.terminal_events) and any(
             isinstance(item, LiveEvent) and item.type in self.terminal_events for item in items
         )
+
+
+def release_request_thread() -> None:
+    """Django serves each request in a ThreadSensitiveContext whose first sync call (session,
+    auth) starts a thread that lives as long as the request. An event stream lives for hours
+    and needs no thread of its own: shut it down (another is made if the request needs one)."""
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    if context is None:
+        return
+    executor = SyncToAsync.context_to_thread_executor.pop(context, None)
+    if executor is not None:
+        executor.shutdown(wait=False)
 
 
 KEEPALIVE = b": keep-alive\n\n"

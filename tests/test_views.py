@@ -1,5 +1,6 @@
 import asyncio
 import json
+import threading
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
@@ -234,3 +235,18 @@ async def test_terminal_event_ends_the_response_and_finished_streams_answer_204(
     running = await SseExchange("/task-events/task:2/", session).start()
     assert running.status == 200
     await running.disconnect()
+
+
+async def test_open_streams_do_not_each_hold_a_thread(make_user):
+    """Django pins a thread per request context; a stream gives it back once it streams."""
+    _, session = await make_user("alice")
+    before = threading.active_count()
+    exchanges = [await SseExchange("/live/events/broadcast/", session).start() for _ in range(20)]
+    for exchange in exchanges:
+        await exchange.message()
+    await asyncio.sleep(0.2)
+    assert threading.active_count() - before < 5
+    await apublish("broadcast", "announcement")
+    for exchange in exchanges:
+        assert (await exchange.event())["id"] == ["1"]
+        await exchange.disconnect()
