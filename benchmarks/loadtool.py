@@ -1,0 +1,772 @@
+"""The fan-out load tool: one sender, N receivers on one stream, real sockets, separate processes.
+
+    python -m benchmarks.loadtool MODE --target TARGET --port PORT [options]
+
+MODE
+  burst        the sender sends E events as fast as it can (each send awaited before the next);
+               deliveries/s = deliveries / (last delivery - first send), where a delivery is one
+               event reaching one receiver (so N*E when nothing is lost).
+  light        one event every --interval seconds (2 s); reports p50/p99 latency.
+  idle-memory  opens N sockets (2,000 in the criteria), waits, and reports the server's RSS
+               growth per connection (VmRSS from /proc/<pid>/status, before and after).
+  sse          N SSE streams (`/live/events/broadcast/?since=<head>`): RSS per stream while idle,
+               then E events at full speed, checked exactly-once by `id:` and by data.
+
+TARGET
+  ours      our app's WebSocket endpoint, `/ws/live/?stream=broadcast`; sender: apublish.
+  tutorial  the tutorial consumer, `/ws/chat/bench/`; sender: group_send("chat_bench", ...).
+  raw       `raw_server.py`; sender: a WebSocket client whose messages are broadcast.
+  (sse mode always reads our app's SSE endpoint.)
+
+Every receiver checks it got every event exactly once and in order (by the `i` in the data, and
+for our app by `seq` too) and the tool reports lost / duplicated / out-of-order counts. Latency
+of each delivery is the receiver's `time.time()` minus the `t` the sender put in the data.
+
+Receivers are spread over --procs processes (asyncio Protocols with a hand-written WebSocket
+frame parser, see clients.py). The sender is one more process (senders.py). The ours/tutorial
+senders need the server's Django environment (SQLITE_PATH or DATABASE_URL, REDIS_URL), which
+they inherit from this process's environment (or from `env` when called from run.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import json
+import multiprocessing
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from benchmarks.clients import (
+    HandshakeError,
+    Receiver,
+    SseProtocol,
+    Stats,
+    WebSocketProtocol,
+    sse_request,
+    websocket_request,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+TARGET_PATHS = {
+    "ours": ("/ws/live/?stream={stream}", "/ws/live/?stream={stream}&since={since}"),
+    "tutorial": ("/ws/chat/{room}/", None),
+    "raw": ("/", None),
+    "sse": ("/live/events/{stream}/?since={since}", "/live/events/{stream}/?since={since}"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# /proc helpers
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def threads(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int | None) -> float:
+    if not pid:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def pid_listening_on(port: int) -> int | None:
+    """The pid of the process with a listening TCP socket on `port` (via /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as lines:
+                next(lines)
+                for line in lines:
+                    parts = line.split()
+                    if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(parts[9])
+        except FileNotFoundError:
+            continue
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    return int(pid)
+        except OSError:
+            continue
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# receiver processes
+
+
+class Worker:
+    """One receiver process: opens its share of the connections, then follows the controller's
+    commands over a pipe: `go`, `sender_done` (then report when complete or idle), `close`."""
+
+    def __init__(self, pipe: Connection, config: dict[str, Any]) -> None:
+        self.pipe = pipe
+        self.config = config
+        self.stats = Stats(config["events"], config["token"])
+        self.receivers: list[Receiver] = []
+        self.phase = "connecting"
+        self.cpu_at_go = 0.0
+        self.connect_failures: Counter[str] = Counter()
+        self.dropped = 0
+        self.reconnecting: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.commands: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        loop.add_reader(self.pipe.fileno(), self._on_pipe)
+        started = time.time()
+        await self._open_all()
+        self.phase = "ready"
+        connected = sum(1 for receiver in self.receivers if receiver.proto is not None)
+        self.pipe.send(
+            (
+                "ready",
+                {
+                    "connected": connected,
+                    "seconds": time.time() - started,
+                    "failures": dict(self.connect_failures),
+                },
+            )
+        )
+        watcher: asyncio.Task[None] | None = None
+        while True:
+            command, _ = await self.commands.get()
+            if command == "go":
+                self.phase = "running"
+                self.cpu_at_go = time.process_time()
+            elif command == "sender_done":
+                watcher = loop.create_task(self._report_when_done())
+            elif command == "close":
+                break
+        if watcher is not None:
+            watcher.cancel()
+        self.phase = "closing"
+        for task in self.reconnecting:
+            task.cancel()
+        for receiver in self.receivers:
+            if receiver.proto is not None:
+                receiver.proto.close()
+        await asyncio.sleep(0.2)
+        loop.remove_reader(self.pipe.fileno())
+        self.pipe.send(("closed", None))
+
+    def _on_pipe(self) -> None:
+        try:
+            while self.pipe.poll():
+                self.commands.put_nowait(self.pipe.recv())
+        except (EOFError, OSError):
+            asyncio.get_running_loop().remove_reader(self.pipe.fileno())
+            self.commands.put_nowait(("close", None))
+
+    async def _open_all(self) -> None:
+        config = self.config
+        self.receivers = [Receiver(self.stats) for _ in range(config["count"])]
+        self.stats.incomplete = config["count"] if config["events"] else 0
+        gate = asyncio.Semaphore(config["concurrency"])
+
+        async def open_one(receiver: Receiver) -> None:
+            async with gate:
+                try:
+                    await self._connect(receiver, config["path"])
+                except Exception as error:
+                    self.connect_failures[type(error).__name__ + ": " + str(error)[:80]] += 1
+
+        await asyncio.gather(*(open_one(receiver) for receiver in self.receivers))
+
+    async def _connect(self, receiver: Receiver, path: str, attempts: int = 3) -> None:
+        config = self.config
+        loop = asyncio.get_running_loop()
+        kind = config["kind"]
+        error: BaseException | None = None
+        for attempt in range(attempts):
+            receiver.ready = loop.create_future()
+            protocol: Any = None
+            if kind == "sse":
+                request = sse_request(config["host"], config["port"], path, config["headers"])
+                factory: Any = functools.partial(SseProtocol, receiver, request)
+            else:
+                request = websocket_request(config["host"], config["port"], path, config["headers"])
+                factory = functools.partial(WebSocketProtocol, receiver, kind, request)
+
+            try:
+                async with asyncio.timeout(config["connect_timeout"]):
+                    _, protocol = await loop.create_connection(
+                        factory, config["host"], config["port"]
+                    )
+                    receiver.proto = protocol
+                    await receiver.ready
+                protocol.on_lost = self._on_lost
+                return
+            except (OSError, TimeoutError, HandshakeError) as failure:
+                error = failure
+                receiver.proto = None
+                if protocol is not None:
+                    protocol.abort()
+                await asyncio.sleep(0.2 * (attempt + 1))
+        assert error is not None
+        raise error
+
+    def _on_lost(self, protocol: Any) -> None:
+        receiver = protocol.receiver
+        if self.phase == "closing" or receiver.proto is not protocol:
+            return
+        resume = self.config["resume_path"]
+        if resume is None or receiver.done or self.stats.reconnects >= self.config["count"] * 5:
+            self.dropped += 1
+            return
+        since = receiver.last_seq if receiver.last_seq is not None else receiver.cursor
+        if since is None:
+            self.dropped += 1
+            return
+        self.stats.reconnects += 1
+        receiver.proto = None
+        task = asyncio.get_running_loop().create_task(
+            self._reconnect(receiver, resume.format(since=since))
+        )
+        self.reconnecting.add(task)
+        task.add_done_callback(self.reconnecting.discard)
+
+    async def _reconnect(self, receiver: Receiver, path: str) -> None:
+        try:
+            await self._connect(receiver, path, attempts=5)
+        except Exception as error:
+            self.connect_failures["reconnect " + type(error).__name__] += 1
+
+    async def _report_when_done(self) -> None:
+        """Report once every receiver has every event, or after `idle_timeout` seconds
+        without progress (then the missing events count as lost)."""
+        idle = self.config["idle_timeout"]
+        since = time.time()
+        complete = asyncio.Event()
+        self.stats.on_complete = complete.set
+        while self.stats.incomplete > 0:
+            quiet = time.time() - max(since, self.stats.progress_at)
+            if quiet >= idle:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(complete.wait(), min(idle - quiet, 0.5))
+        self.pipe.send(("done", self._report()))
+
+    def _report(self) -> dict[str, Any]:
+        totals: Counter[str] = Counter()
+        for receiver in self.receivers:
+            totals.update(receiver.summary())
+        offsets = Counter(
+            str(receiver.seq_offset) for receiver in self.receivers if receiver.seq_offset
+        )
+        stats = self.stats
+        return {
+            **totals,
+            "receivers": len(self.receivers),
+            "complete": sum(1 for receiver in self.receivers if receiver.done),
+            "first_at": stats.first_at,
+            "last_at": max((receiver.last_new for receiver in self.receivers), default=0.0),
+            "latencies": stats.latencies.tobytes(),
+            "event_max": list(stats.event_max),
+            "event_sum": list(stats.event_sum),
+            "closes": dict(stats.closes),
+            "errors": dict(stats.errors),
+            "reconnects": stats.reconnects,
+            "dropped": self.dropped,
+            "resyncs": stats.resyncs,
+            "foreign": stats.foreign,
+            "pings": stats.pings,
+            "frames": stats.frames,
+            "handshake_failures": stats.handshake_failures,
+            "connect_failures": dict(self.connect_failures),
+            "seq_offsets": dict(offsets),
+            "cpu": time.process_time() - self.cpu_at_go,
+        }
+
+
+def worker_main(pipe: Connection, config: dict[str, Any]) -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(Worker(pipe, config).run())
+
+
+class Receivers:
+    """The controller's handle on the receiver processes."""
+
+    def __init__(self, config: dict[str, Any], count: int, procs: int) -> None:
+        context = multiprocessing.get_context("fork")
+        procs = max(1, min(procs, count))
+        shares = [count // procs + (1 if index < count % procs else 0) for index in range(procs)]
+        self.workers: list[tuple[Any, Connection]] = []
+        for share in shares:
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=worker_main, args=(child, {**config, "count": share}), daemon=True
+            )
+            process.start()
+            child.close()
+            self.workers.append((process, parent))
+
+    def collect(self, kind: str, timeout: float) -> list[Any]:
+        results: list[Any] = []
+        deadline = time.monotonic() + timeout
+        for process, pipe in self.workers:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not pipe.poll(min(left, 1.0)):
+                    if left <= 0:
+                        raise TimeoutError(f"receivers: no {kind!r} within {timeout:.0f}s")
+                    if not process.is_alive():
+                        raise RuntimeError(f"a receiver process died (exit {process.exitcode})")
+                    continue
+                message, value = pipe.recv()
+                if message == kind:
+                    results.append(value)
+                    break
+        return results
+
+    def send(self, command: str) -> None:
+        for _, pipe in self.workers:
+            pipe.send((command, None))
+
+    def close(self) -> None:
+        for _, pipe in self.workers:
+            with contextlib.suppress(OSError):
+                pipe.send(("close", None))
+        with contextlib.suppress(Exception):
+            self.collect("closed", 30)
+        for process, _ in self.workers:
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+# --------------------------------------------------------------------------------------------
+# the sender process
+
+
+class Sender:
+    def __init__(self, target: str, events: int, interval: float, token: str, **options: Any):
+        args = [
+            sys.executable,
+            "-m",
+            "benchmarks.senders",
+            target,
+            "--events",
+            str(events),
+            "--interval",
+            str(interval),
+            "--token",
+            token,
+        ]
+        if options.get("url"):
+            args += ["--url", options["url"]]
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in close())
+            prefix="bench-sender-", suffix=".log", delete=False
+        )
+        self.process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=options.get("env") or os.environ.copy(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+        )
+        self._buffer = b""
+
+    def read(self, timeout: float) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout
+        fd = self.process.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"sender: no answer in {timeout:.0f}s\n{self.log_text()}")
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise RuntimeError(f"sender exited:\n{self.log_text()}")
+                self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return dict(json.loads(line))
+
+    def tell(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        self.process.stdin.flush()
+
+    def log_text(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")[-4000:]
+
+    def close(self) -> None:
+        try:
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+            self.process.wait(10)
+        except Exception:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+        os.unlink(self.log.name)
+
+
+# --------------------------------------------------------------------------------------------
+# the controller
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    index = min(len(values) - 1, max(0, round(fraction * (len(values) - 1))))
+    return values[index]
+
+
+def summarize_latency(reports: list[dict[str, Any]], receivers: int) -> dict[str, Any]:
+    from array import array
+
+    values = array("d")
+    for report in reports:
+        values.frombytes(report.pop("latencies"))
+    ordered = sorted(values)
+    summary: dict[str, Any] = {
+        f"latency_{name}_ms": (None if (v := percentile(ordered, q)) is None else v * 1000)
+        for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
+    }
+    # Per event (index i): mean and max latency over all receivers, in ms.
+    maxima = [max(column) for column in zip(*(r.pop("event_max") for r in reports), strict=True)]
+    sums = [sum(column) for column in zip(*(r.pop("event_sum") for r in reports), strict=True)]
+    summary["event_latency_mean_ms"] = [round(1000 * total / receivers, 1) for total in sums]
+    summary["event_latency_max_ms"] = [round(1000 * value, 1) for value in maxima]
+    return summary
+
+
+def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for key in (
+        "got",
+        "lost",
+        "dups",
+        "out_of_order",
+        "seq_errors",
+        "receivers",
+        "complete",
+        "reconnects",
+        "dropped",
+        "resyncs",
+        "foreign",
+        "pings",
+        "frames",
+        "handshake_failures",
+    ):
+        merged[key] = sum(report.get(key, 0) for report in reports)
+    for key in ("closes", "errors", "connect_failures", "seq_offsets"):
+        counter: Counter[str] = Counter()
+        for report in reports:
+            counter.update(report.get(key, {}))
+        merged[key] = dict(counter)
+    firsts = [report["first_at"] for report in reports if report["first_at"]]
+    merged["first_delivery"] = min(firsts) if firsts else None
+    merged["last_delivery"] = max(report["last_at"] for report in reports) or None
+    merged["receiver_cpu_s"] = sum(report["cpu"] for report in reports)
+    return merged
+
+
+def run_load(
+    mode: str,
+    target: str,
+    *,
+    port: int,
+    host: str = "127.0.0.1",
+    receivers: int = 1000,
+    events: int = 100,
+    interval: float = 2.0,
+    procs: int = 2,
+    session: str | None = None,
+    server_pid: int | None = None,
+    redis_pid: int | None = None,
+    env: dict[str, str] | None = None,
+    idle_wait: float = 5.0,
+    idle_timeout: float = 15.0,
+    concurrency: int = 50,
+    connect_timeout: float = 60.0,
+    stream: str = "broadcast",
+    room: str = "bench",
+    warmup: int = 10,
+    on_go: Any = None,
+    on_done: Any = None,
+) -> dict[str, Any]:
+    """Run one measurement and return its numbers (see the module docstring)."""
+    if mode == "sse":
+        target = "sse"
+    kind = target
+    token = uuid.uuid4().hex[:12]
+    headers = {"Origin": f"http://{host}:{port}"}
+    if session:
+        headers["Cookie"] = f"sessionid={session}"
+    path_template, resume_template = TARGET_PATHS[target]
+    result: dict[str, Any] = {
+        "mode": mode,
+        "target": target,
+        "receivers": receivers,
+        "procs": procs,
+        "token": token,
+    }
+
+    def config(count: int, path: str, expected: int) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "host": host,
+            "port": port,
+            "path": path,
+            "resume_path": (
+                resume_template.replace("{stream}", stream) if resume_template else None
+            ),
+            "headers": headers,
+            "count": count,
+            "events": expected,
+            "token": token,
+            "concurrency": concurrency,
+            "connect_timeout": connect_timeout,
+            "idle_timeout": idle_timeout,
+        }
+
+    def open_receivers(count: int, expected: int, since: int | None) -> Receivers:
+        path = path_template.format(stream=stream, room=room, since=since)
+        group = Receivers(config(count, path, expected), count, procs)
+        started = time.monotonic()
+        ready = group.collect("ready", connect_timeout * 3 + count / 20)
+        connected = sum(item["connected"] for item in ready)
+        result.setdefault("connect", []).append(
+            {
+                "sockets": count,
+                "connected": connected,
+                "seconds": round(time.monotonic() - started, 2),
+                "failures": dict(
+                    sum((Counter(item["failures"]) for item in ready), Counter[str]())
+                ),
+            }
+        )
+        if connected < count:
+            print(f"  warning: only {connected}/{count} connections opened", file=sys.stderr)
+        return group
+
+    def warm(since: int | None) -> None:
+        # Connections opened and closed before the measurement: lazy imports, the hub, the
+        # layer's receive loop and its Redis pool exist before "before" is read.
+        if warmup:
+            group = open_receivers(warmup, 0, since)
+            group.close()
+            time.sleep(1.0)
+
+    if mode == "idle-memory":
+        assert server_pid is not None, "idle-memory needs the server's pid"
+        warm(None)
+        before, threads_before = rss_kb(server_pid), threads(server_pid)
+        group = open_receivers(receivers, 0, None)
+        try:
+            time.sleep(idle_wait)
+            after, threads_after = rss_kb(server_pid), threads(server_pid)
+        finally:
+            group.close()
+        result.update(
+            rss_before_kb=before,
+            rss_after_kb=after,
+            threads_before=threads_before,
+            threads_after=threads_after,
+            kb_per_connection=(after - before) / receivers,
+            connected=result["connect"][-1]["connected"],
+        )
+        return result
+
+    sender_target = "ours" if target == "sse" else target
+    sender = Sender(
+        sender_target,
+        events,
+        interval if mode == "light" else 0.0,
+        token,
+        url=f"ws://{host}:{port}/" if target == "raw" else None,
+        env=env,
+    )
+    group: Receivers | None = None
+    try:
+        hello = sender.read(60)
+        head = hello.get("head")
+        if mode == "sse":
+            assert server_pid is not None, "sse needs the server's pid"
+            warm(head)
+            before, threads_before = rss_kb(server_pid), threads(server_pid)
+            group = open_receivers(receivers, events, head)
+            time.sleep(idle_wait)
+            idle = rss_kb(server_pid)
+            result.update(
+                rss_before_kb=before,
+                rss_idle_kb=idle,
+                threads_before=threads_before,
+                threads_idle=threads(server_pid),
+                kb_per_stream=(idle - before) / receivers,
+            )
+        else:
+            group = open_receivers(receivers, events, head)
+            time.sleep(1.0)
+        rss_start = rss_kb(server_pid) if server_pid else None
+        cpu_server, cpu_redis = cpu_seconds(server_pid), cpu_seconds(redis_pid)
+        if on_go is not None:
+            on_go()
+        clock = time.time()
+        group.send("go")
+        sender.tell("go")
+        sent = sender.read(events * (interval if mode == "light" else 0.05) + 300)
+        group.send("sender_done")
+        reports = group.collect("done", idle_timeout + 600)
+        elapsed = time.time() - clock
+        if on_done is not None:
+            on_done()
+        result["server_cpu_s"] = cpu_seconds(server_pid) - cpu_server
+        result["redis_cpu_s"] = cpu_seconds(redis_pid) - cpu_redis
+        if server_pid:
+            result["rss_start_kb"] = rss_start
+            result["rss_end_kb"] = rss_kb(server_pid)
+    finally:
+        if group is not None:
+            group.close()
+        sender.close()
+    result.update(summarize_latency(reports, receivers))
+    merged = merge(reports)
+    result.update(merged)
+    expected = receivers * sent["sent"]
+    result["events"] = sent["sent"]
+    result["expected"] = expected
+    result["lost"] = expected - merged["got"]
+    result["first_send"] = sent["first_send"]
+    result["send_seconds"] = sent["last_send"] - sent["first_send"]
+    result["first_seq"], result["last_seq"] = sent["first_seq"], sent["last_seq"]
+    if sent["first_seq"] is not None:
+        # Receivers saw seq = i + offset; every receiver should agree with the sender.
+        offset = str(sent["first_seq"])
+        result["seq_offset_mismatches"] = sum(
+            count for value, count in merged["seq_offsets"].items() if value != offset
+        )
+    if merged["last_delivery"]:
+        span = merged["last_delivery"] - sent["first_send"]
+        result["seconds"] = span
+        result["deliveries_per_s"] = merged["got"] / span if span > 0 else None
+        result["server_cpu_pct"] = 100 * result["server_cpu_s"] / elapsed
+        result["receiver_cpu_pct"] = 100 * merged["receiver_cpu_s"] / elapsed
+        result["redis_cpu_pct"] = 100 * result["redis_cpu_s"] / elapsed
+    return result
+
+
+def describe(result: dict[str, Any]) -> str:
+    keys = [
+        "mode",
+        "target",
+        "receivers",
+        "events",
+        "deliveries_per_s",
+        "seconds",
+        "latency_p50_ms",
+        "latency_p99_ms",
+        "latency_max_ms",
+        "lost",
+        "dups",
+        "out_of_order",
+        "seq_errors",
+        "reconnects",
+        "closes",
+        "errors",
+        "kb_per_connection",
+        "kb_per_stream",
+        "server_cpu_pct",
+        "receiver_cpu_pct",
+        "redis_cpu_pct",
+    ]
+    parts = []
+    for key in keys:
+        if key in result and result[key] not in (None, {}):
+            value = result[key]
+            parts.append(f"{key}={value:.1f}" if isinstance(value, float) else f"{key}={value}")
+    return " ".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="See benchmarks/README.md.",
+    )
+    parser.add_argument("mode", choices=["burst", "light", "idle-memory", "sse"])
+    parser.add_argument("--target", choices=["ours", "tutorial", "raw"], default="ours")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("-n", "--receivers", type=int, default=1000)
+    parser.add_argument("-e", "--events", type=int, default=100)
+    parser.add_argument("--interval", type=float, default=2.0, help="light: seconds per event")
+    parser.add_argument("--procs", type=int, default=2, help="receiver processes")
+    parser.add_argument("--session", help="sessionid cookie (default: make one via Django)")
+    parser.add_argument("--server-pid", type=int, help="default: whoever listens on --port")
+    parser.add_argument("--redis-pid", type=int)
+    parser.add_argument("--idle-wait", type=float, default=5.0)
+    parser.add_argument("--idle-timeout", type=float, default=15.0)
+    parser.add_argument("--json", help="also write the result to this file")
+    args = parser.parse_args()
+    target = "ours" if args.mode == "sse" else args.target
+    session = args.session
+    if session is None and target != "raw":
+        session = subprocess.run(
+            [sys.executable, "-m", "benchmarks.session"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    server_pid = args.server_pid or pid_listening_on(args.port)
+    result = run_load(
+        args.mode,
+        target,
+        host=args.host,
+        port=args.port,
+        receivers=args.receivers,
+        events=args.events,
+        interval=args.interval,
+        procs=args.procs,
+        session=session,
+        server_pid=server_pid,
+        redis_pid=args.redis_pid,
+        idle_wait=args.idle_wait,
+        idle_timeout=args.idle_timeout,
+    )
+    print(describe(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

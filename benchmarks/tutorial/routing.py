@@ -1,0 +1,9 @@
+"""The tutorial's `chat/routing.py`."""
+
+from django.urls import re_path
+
+from benchmarks.tutorial import consumers
+
+websocket_urlpatterns = [
+    re_path(r"ws/chat/(?P<room_name>\w+)/$", consumers.ChatConsumer.as_asgi()),
+]
