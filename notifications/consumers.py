@@ -16,6 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from notifications.conf import app_settings
+from notifications.flushing import Flusher, get_flusher
 from notifications.hub import get_hub
 from notifications.streams import InvalidStream, get_policy
 from notifications.subscriptions import (
@@ -48,8 +49,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.subscriptions: dict[str, Subscription] = {}
         self.outbox = Outbox(self._wake_writer)
+        self.flush_pending = False
+        self._flushing = False
+        self._flusher: Flusher | None = None
+        self._window = app_settings.MAX_UNACKED_BYTES
         self._starting: dict[str, asyncio.Task[None]] = {}
-        self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self._sent_bytes = 0
         self._acked_bytes = 0
@@ -57,7 +61,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self._ping_mark: int | None = None
         self._ping_sent_at = 0.0
         self._ping_due = False
-        self._window_open: asyncio.Event | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
         self._closing: asyncio.Task[None] | None = None
         self._frame_client_id: str | None = None
@@ -203,9 +206,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         self._acked_bytes = self._ping_mark
         self._ping_mark = None
-        if self._window_open is not None:
-            self._window_open.set()
         self._arm_heartbeat(app_settings.HEARTBEAT_INTERVAL)
+        if self.outbox.items:
+            self._wake_writer()
 
     async def send_error(self, code: str, message: str, **fields: Any) -> None:
         """Answer a bad frame with an `error` frame (carrying the frame's `client_id`, which
@@ -268,41 +271,43 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             self._unsubscribe(stream)
         if self._heartbeat is not None:
             self._heartbeat.cancel()
-        if self._writer is not None and self._writer is not asyncio.current_task():
-            self._writer.cancel()
 
     def _wake_writer(self) -> None:
         if self._closed:
             return
         if self.outbox.overflowed:
             self._close_soon(CLOSE_TOO_SLOW)
-        elif self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write())
+            return
+        if self._flusher is None:
+            self._flusher = get_flusher()
+        self._flusher.schedule(self)
 
     def _close_soon(self, code: int) -> None:
         if not self._closed and self._closing is None:
             self._closing = asyncio.get_running_loop().create_task(self.close(code))
 
-    async def _write(self) -> None:
-        """Drain the outbox: one frame per item when idle, one array frame of all queued items
-        under load; pause while more than MAX_UNACKED_BYTES await the client's pong."""
-        window = app_settings.MAX_UNACKED_BYTES
-        while not self._closed:
-            if self._ping_due:
-                await self._send_ping()
-                continue
-            if not self.outbox.items:
-                return
-            if self._sent_bytes - self._acked_bytes >= window:
-                if self._window_open is None:
-                    self._window_open = asyncio.Event()
-                self._window_open.clear()
-                await self._window_open.wait()
-                continue
-            if not await self._send_text(items_frame(self.outbox.take())):
-                return
-            if self._ping_mark is None and self._sent_bytes - self._acked_bytes >= window // 2:
-                self._ping_due = True
+    async def flush(self) -> None:
+        """Send what is queued: one frame per item when idle, one array frame of all queued
+        items under load; stop while MAX_UNACKED_BYTES await the client's pong."""
+        if self._flushing:
+            return
+        self._flushing = True
+        try:
+            while not self._closed:
+                if self._ping_due:
+                    await self._send_ping()
+                    continue
+                if not self.outbox.items or self._sent_bytes - self._acked_bytes >= self._window:
+                    return
+                if not await self._send_text(items_frame(self.outbox.take())):
+                    return
+                if (
+                    self._ping_mark is None
+                    and self._sent_bytes - self._acked_bytes >= self._window // 2
+                ):
+                    self._ping_due = True
+        finally:
+            self._flushing = False
 
     async def _send_ping(self) -> None:
         self._ping_due = False

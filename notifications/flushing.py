@@ -1,0 +1,104 @@
+"""Batched writes: one pass per process over every connection with something queued.
+
+A fan-out to N sockets costs one pass, not N tasks: each connection's `flush()` coroutine runs
+eagerly inside the pass and only gets a task of its own if its send really waits (a slow client
+under a server that applies backpressure). Under load a pass starts no sooner than the previous
+one took, so events that arrive meanwhile leave together, one frame per connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import weakref
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+MAX_COALESCE_SECONDS = 0.05
+
+
+class Writer(Protocol):
+    flush_pending: bool
+
+    def flush(self) -> Coroutine[Any, Any, None]: ...
+
+
+def run_eagerly(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
+    """Run `coroutine` now, until it finishes or first waits; finish it in a task if it waits."""
+    try:
+        waiting_on = coroutine.send(None)
+    except StopIteration:
+        return None
+    return asyncio.get_running_loop().create_task(_resume(coroutine, waiting_on))
+
+
+async def _resume(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+    """Drive a coroutine that already started, the way a Task would."""
+    while True:
+        cancelled: asyncio.CancelledError | None = None
+        try:
+            if waiting_on is None:
+                await asyncio.sleep(0)
+            else:
+                waiting_on._asyncio_future_blocking = False
+                await asyncio.wait([waiting_on])
+        except asyncio.CancelledError as error:
+            cancelled = error
+        try:
+            waiting_on = coroutine.send(None) if cancelled is None else coroutine.throw(cancelled)
+        except StopIteration:
+            return
+
+
+class Flusher:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.ready: list[Writer] = []
+        self._scheduled = False
+        self._not_before = 0.0
+        self._waiting: set[asyncio.Task[None]] = set()
+
+    def schedule(self, writer: Writer) -> None:
+        if writer.flush_pending:
+            return
+        writer.flush_pending = True
+        self.ready.append(writer)
+        if not self._scheduled:
+            self._scheduled = True
+            delay = self._not_before - self.loop.time()
+            if delay > 0:
+                self.loop.call_later(delay, self._start)
+            else:
+                self.loop.call_soon(self._start)
+
+    def _start(self) -> None:
+        self.loop.create_task(self._pass(), context=contextvars.Context())
+
+    async def _pass(self) -> None:
+        started = self.loop.time()
+        ready, self.ready = self.ready, []
+        self._scheduled = False
+        for writer in ready:
+            writer.flush_pending = False
+            try:
+                task = run_eagerly(writer.flush())
+            except Exception:
+                continue
+            if task is not None:
+                self._waiting.add(task)
+                task.add_done_callback(self._waiting.discard)
+        took = self.loop.time() - started
+        self._not_before = self.loop.time() + min(took, MAX_COALESCE_SECONDS)
+
+
+_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Flusher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_flusher() -> Flusher:
+    loop = asyncio.get_running_loop()
+    flusher = _flushers.get(loop)
+    if flusher is None:
+        flusher = _flushers[loop] = Flusher(loop)
+    return flusher
