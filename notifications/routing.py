@@ -1,15 +1,17 @@
-"""WebSocket routes. In your asgi.py:
+"""ASGI wiring. In your asgi.py:
 
 application = ProtocolTypeRouter({
-    "http": get_asgi_application(),
+    "http": http_application(get_asgi_application()),
     "websocket": websocket_application(),
 })
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from asgiref.sync import ThreadSensitiveContext
 from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
@@ -26,3 +28,34 @@ def websocket_application(urlpatterns: list[Any] | None = None) -> Any:
     """The WebSocket routes wrapped in origin validation (ALLOWED_HOSTS) and session auth."""
     routes = websocket_urlpatterns if urlpatterns is None else urlpatterns
     return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routes)))
+
+
+_stream_executor: ThreadPoolExecutor | None = None
+
+
+def http_application(django_application: Any) -> Any:
+    """Django's ASGI app, with event-stream requests (`Accept: text/event-stream`) sharing
+    one thread for their synchronous parts (middleware, session, auth). Django otherwise starts
+    a thread per request, which an open stream would keep for its whole life."""
+
+    async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not _wants_event_stream(scope):
+            await django_application(scope, receive, send)
+            return
+        async with ThreadSensitiveContext(executor=_shared_executor()):
+            await django_application(scope, receive, send)
+
+    return application
+
+
+def _wants_event_stream(scope: dict[str, Any]) -> bool:
+    return any(
+        name == b"accept" and b"text/event-stream" in value for name, value in scope["headers"]
+    )
+
+
+def _shared_executor() -> ThreadPoolExecutor:
+    global _stream_executor
+    if _stream_executor is None:
+        _stream_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-streams")
+    return _stream_executor

@@ -4,7 +4,6 @@ authorize -> subscribe -> replay after the cursor -> live, de-duplicated by seq.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -73,7 +72,7 @@ class Outbox:
     __slots__ = ("_on_ready", "_space", "items", "limit", "overflowed")
 
     def __init__(self, on_ready: Callable[[], None], limit: int | None = None) -> None:
-        self.items: deque[Item] = deque()
+        self.items: list[Item] = []
         self.limit = limit or app_settings.MAX_BUFFERED_EVENTS
         self.overflowed = False
         self._on_ready = on_ready
@@ -85,7 +84,7 @@ class Outbox:
             return
         if len(self.items) >= self.limit:
             self.overflowed = True
-            self.items.clear()
+            self.items = []
         else:
             self.items.append(item)
         self._on_ready()
@@ -97,8 +96,7 @@ class Outbox:
             self._on_ready()
 
     def take(self) -> list[Item]:
-        items = list(self.items)
-        self.items.clear()
+        items, self.items = self.items, []
         if self._space is not None:
             self._space.set()
         return items

@@ -53,7 +53,7 @@ class StreamView(View):
         return str(kwargs.get("stream", ""))
 
     async def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
-        user = await request.auser()
+        user = request.user = await request.auser()
         try:
             stream = await authorize(user, self.get_stream(request, **kwargs))
         except InvalidStream as error:
@@ -74,6 +74,25 @@ class StreamView(View):
         response["Content-Encoding"] = "identity"
         return response
 
+    released_request_attributes: tuple[str, ...] = (
+        "META",
+        "headers",
+        "COOKIES",
+        "GET",
+        "session",
+        "_messages",
+        "resolver_match",
+        "_stream",
+        "scope",
+    )
+
+    def release_request(self, request: HttpRequest) -> None:
+        """Once the stream starts, drop what the request no longer needs (`released_request_
+        attributes`): a stream lives for hours and all middleware has run. `method`, `path`
+        and `user` stay. Override to keep more."""
+        for name in self.released_request_attributes:
+            request.__dict__.pop(name, None)
+
     async def is_finished(self, stream: str, cursor: Cursor) -> bool:
         """Whether the stream ended with a terminal event the reader has already seen."""
         last = (
@@ -92,10 +111,11 @@ class StreamView(View):
         """Replay after the cursor, then live events, with keep-alive comments when idle.
         The response ends (and the browser resumes) if the reader falls too far behind."""
         release_request_thread()
-        ready = asyncio.Event()
-        outbox = Outbox(ready.set)
+        self.release_request(self.request)
+        wakeup = Wakeup()
+        outbox = Outbox(wakeup.set)
         subscription = Subscription(stream, outbox)
-        starting = asyncio.get_running_loop().create_task(
+        starting: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
             subscription.start(since), context=contextvars.Context()
         )
         keepalive = app_settings.SSE_KEEPALIVE
@@ -103,7 +123,6 @@ class StreamView(View):
         try:
             yield encode_sse(retry=app_settings.SSE_RETRY, comment="stream " + stream)
             while not outbox.overflowed:
-                ready.clear()
                 items = outbox.take()
                 if items:
                     chunk = b"".join(encode_item(item, named) for item in items)
@@ -112,18 +131,18 @@ class StreamView(View):
                     if budget <= 0 or self._has_terminal(items):
                         return
                     continue
-                if starting.done() and not starting.cancelled() and starting.exception():
-                    logger.error(
-                        "Could not subscribe to %s.", stream, exc_info=starting.exception()
-                    )
-                    return
-                try:
-                    async with asyncio.timeout(keepalive):
-                        await ready.wait()
-                except TimeoutError:
+                if starting is not None and starting.done():
+                    if not starting.cancelled() and starting.exception():
+                        logger.error(
+                            "Could not subscribe to %s.", stream, exc_info=starting.exception()
+                        )
+                        return
+                    starting = None
+                if not await wakeup.wait(keepalive):
                     yield KEEPALIVE if named else KEEPALIVE_MESSAGE
         finally:
-            starting.cancel()
+            if starting is not None:
+                starting.cancel()
             subscription.close()
 
     def _has_terminal(self, items: list[Item]) -> bool:
@@ -132,12 +151,42 @@ class StreamView(View):
         )
 
 
+class Wakeup:
+    """What an asyncio.Event does for one waiter, without its queue of waiters."""
+
+    __slots__ = ("_future", "_set")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._future: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        self._set = True
+        if self._future is not None and not self._future.done():
+            self._future.set_result(None)
+
+    async def wait(self, timeout: float) -> bool:
+        """True once set (and clears it), False after `timeout` seconds."""
+        if not self._set:
+            self._future = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._future
+            except TimeoutError:
+                return False
+            finally:
+                self._future = None
+        self._set = False
+        return True
+
+
 def release_request_thread() -> None:
     """Django serves each request in a ThreadSensitiveContext whose first sync call (session,
     auth) starts a thread that lives as long as the request. An event stream lives for hours
-    and needs no thread of its own: shut it down (another is made if the request needs one)."""
+    and needs no thread of its own: shut it down (another is made if the request needs one).
+    A context given its executor (`routing.http_application`) owns it and is left alone."""
     context = SyncToAsync.thread_sensitive_context.get(None)
-    if context is None:
+    if context is None or getattr(context, "_executor", None) is not None:
         return
     executor = SyncToAsync.context_to_thread_executor.pop(context, None)
     if executor is not None:

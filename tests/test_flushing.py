@@ -70,7 +70,7 @@ class Writer:
     async def flush(self):
         self.flushes.append(time.monotonic())
         if self.cost:
-            time.sleep(self.cost)
+            time.sleep(self.cost)  # noqa: ASYNC251 - a flush that costs CPU time
         if self.gate is not None:
             await self.gate
 

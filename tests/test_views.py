@@ -8,6 +8,7 @@ from django.core.asgi import get_asgi_application
 
 from notifications.api import apublish
 from notifications.hub import get_hub
+from notifications.routing import http_application
 from notifications.views import StreamView
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 class SseExchange:
     """Drives the Django ASGI app in-process and parses what it streams."""
 
-    def __init__(self, path, session=None, headers=()):
+    def __init__(self, path, session=None, headers=(), application=None):
         path, _, query = path.partition("?")
         raw_headers = [(b"host", b"testserver"), *headers]
         if session:
@@ -34,7 +35,7 @@ class SseExchange:
             "client": ("127.0.0.1", 50000),
             "server": ("testserver", 80),
         }
-        self.communicator = ApplicationCommunicator(get_asgi_application(), scope)
+        self.communicator = ApplicationCommunicator(application or get_asgi_application(), scope)
         self.buffer = b""
         self.ended = False
 
@@ -250,3 +251,47 @@ async def test_open_streams_do_not_each_hold_a_thread(make_user):
     for exchange in exchanges:
         assert (await exchange.event())["id"] == ["1"]
         await exchange.disconnect()
+
+
+async def test_event_stream_requests_share_one_thread_through_http_application(make_user):
+    _, session = await make_user("alice")
+    application = http_application(get_asgi_application())
+    before = threading.active_count()
+    accept = [(b"accept", b"text/event-stream")]
+    exchanges = [
+        await SseExchange("/live/events/broadcast/", session, accept, application).start()
+        for _ in range(10)
+    ]
+    for exchange in exchanges:
+        await exchange.message()
+    assert threading.active_count() - before <= 2
+    page = await SseExchange("/api/streams/broadcast/events/", session, [], application).start()
+    assert page.status == 200
+    for exchange in exchanges:
+        await exchange.disconnect()
+
+
+seen_requests = []
+
+
+class RecordingStreamView(StreamView):
+    def release_request(self, request):
+        seen_requests.append(request)
+        super().release_request(request)
+
+
+async def test_a_started_stream_lets_go_of_what_the_request_no_longer_needs(make_user, settings):
+    settings.ROOT_URLCONF = "tests.urls"
+    alice, session = await make_user("alice")
+    exchange = await SseExchange("/recorded-events/broadcast/?since=0", session).start()
+    await exchange.message()
+    request = seen_requests.pop()
+    assert (request.method, request.path, request.user.pk) == (
+        "GET",
+        "/recorded-events/broadcast/",
+        alice.pk,
+    )
+    assert not hasattr(request, "META") and not hasattr(request, "session")
+    await apublish("broadcast", "announcement")
+    assert (await exchange.event())["id"] == ["1"]
+    await exchange.disconnect()
