@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import SyncToAsync
+from django.db import connections
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -183,13 +184,15 @@ class Wakeup:
 def release_request_thread() -> None:
     """Django serves each request in a ThreadSensitiveContext whose first sync call (session,
     auth) starts a thread that lives as long as the request. An event stream lives for hours
-    and needs no thread of its own: shut it down (another is made if the request needs one).
+    and needs no thread of its own: close its database connections and shut it down (another is
+    made if the request needs one).
     A context given its executor (`routing.http_application`) owns it and is left alone."""
     context = SyncToAsync.thread_sensitive_context.get(None)
     if context is None or getattr(context, "_executor", None) is not None:
         return
     executor = SyncToAsync.context_to_thread_executor.pop(context, None)
     if executor is not None:
+        executor.submit(connections.close_all)
         executor.shutdown(wait=False)
 
 

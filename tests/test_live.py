@@ -228,7 +228,8 @@ def create_logged_in_users(count):
 
 
 async def test_mass_disconnect_leaves_no_stale_group_members(daphne, redis):
-    """500 WebSocket and 200 SSE readers of their own streams leave at once."""
+    """500 WebSocket and 200 SSE readers of their own streams leave at once (three in four SSE
+    readers send `Accept: text/event-stream` as browsers do, the others do not)."""
     users = await sync_to_async(create_logged_in_users)(700)
     server = daphne()
     sockets = await asyncio.gather(
@@ -240,8 +241,12 @@ async def test_mass_disconnect_leaves_no_stale_group_members(daphne, redis):
     await asyncio.gather(*(client.next("subscribed", timeout=30) for client in sockets))
     streams = await asyncio.gather(
         *(
-            SseClient.open(f"{server.http}/live/events/user:{user.pk}/", session=session)
-            for user, session in users[500:]
+            SseClient.open(
+                f"{server.http}/live/events/user:{user.pk}/",
+                session=session,
+                **({"Accept": "text/event-stream"} if index % 4 else {}),
+            )
+            for index, (user, session) in enumerate(users[500:])
         )
     )
     assert all(stream.response.status_code == 200 for stream in streams)
