@@ -1,13 +1,18 @@
 import pytest
-from django.core.checks import run_checks
+from django.core.checks.registry import registry
+
+from notifications.checks import check_channel_layer, check_settings, check_sqlite
 
 
 def ids(settings_overrides, settings):
     for name, value in settings_overrides.items():
         setattr(settings, name, value)
-    return sorted(
-        {message.id for message in run_checks() if message.id.startswith("notifications.")}
-    )
+    messages = [*check_settings(), *check_channel_layer(), *check_sqlite()]
+    return sorted({message.id for message in messages})
+
+
+def test_the_checks_are_registered():
+    assert {check_settings, check_channel_layer, check_sqlite} <= set(registry.get_checks())
 
 
 REDIS = "channels_redis.core.RedisChannelLayer"
