@@ -16,7 +16,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from notifications.conf import app_settings
-from notifications.flushing import Flusher, get_flusher
+from notifications.flushing import Flusher
 from notifications.hub import get_hub
 from notifications.streams import InvalidStream, get_policy
 from notifications.subscriptions import (
@@ -279,7 +279,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             self._close_soon(CLOSE_TOO_SLOW)
             return
         if self._flusher is None:
-            self._flusher = get_flusher()
+            self._flusher = get_hub().flusher
         self._flusher.schedule(self)
 
     def _close_soon(self, code: int) -> None:

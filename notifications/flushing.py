@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import weakref
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
@@ -89,16 +88,3 @@ class Flusher:
                 task.add_done_callback(self._waiting.discard)
         took = self.loop.time() - started
         self._not_before = self.loop.time() + min(took, MAX_COALESCE_SECONDS)
-
-
-_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Flusher] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def get_flusher() -> Flusher:
-    loop = asyncio.get_running_loop()
-    flusher = _flushers.get(loop)
-    if flusher is None:
-        flusher = _flushers[loop] = Flusher(loop)
-    return flusher

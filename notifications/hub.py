@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from notifications.conf import app_settings
 from notifications.delivery import get_layer
+from notifications.flushing import Flusher
 from notifications.streams import aread_events, aread_heads, group_name
 from notifications.wire import LAYER_MESSAGE_TYPE, LiveEvent
 
@@ -62,6 +63,7 @@ class Hub:
         self._started: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._group_ops: dict[str, asyncio.Task[None]] = {}
+        self.flusher = Flusher(loop)
         self._groups_refreshed = time.monotonic()
 
     async def join(self, subscription: Subscription) -> StreamState:

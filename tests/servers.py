@@ -116,18 +116,7 @@ class DaphneServer:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "--application-close-timeout",
-                "5",
-                "project.asgi:application",
-            ],
+            self.command(),
             cwd=ROOT,
             env={**os.environ, **self.env},
             stdout=log,

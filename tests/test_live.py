@@ -57,6 +57,7 @@ async def test_two_daphne_processes_deliver_each_others_events(daphne, make_user
 async def test_the_app_also_runs_under_uvicorn(daphne, make_user, redis_layer):
     _, session = await make_user("alice")
     server = daphne("uvicorn", server_kind="uvicorn")
+    assert "Uvicorn running" in server.log()
     ws = await WebSocketClient.connect(
         server.ws, "/ws/live/?stream=broadcast&since=0", session=session
     )

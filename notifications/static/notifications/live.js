@@ -84,6 +84,18 @@
     return "deliver";
   }
 
+  /* Wait a backoff delay, then call `reopen` on the client or stream. */
+  function scheduleReconnect(target, reopen) {
+    var options = target.options;
+    var delay = backoffDelay(target.attempt++, options.backoffBase, options.backoffCap, target.env.random);
+    target.stats.reconnects++;
+    target.emit("reconnect", { attempt: target.attempt, delay: delay });
+    target.reconnectTimer = target.env.setTimeout(function () {
+      target.reconnectTimer = null;
+      reopen.call(target);
+    }, delay);
+  }
+
   function Emitter() {
     this.listeners = {};
   }
@@ -382,15 +394,8 @@
   };
 
   Client.prototype.scheduleReconnect = function () {
-    var self = this;
     this.setState("offline");
-    var delay = backoffDelay(this.attempt++, this.options.backoffBase, this.options.backoffCap, this.env.random);
-    this.stats.reconnects++;
-    this.emit("reconnect", { attempt: this.attempt, delay: delay });
-    this.reconnectTimer = this.env.setTimeout(function () {
-      self.reconnectTimer = null;
-      self.connect();
-    }, delay);
+    scheduleReconnect(this, this.connect);
   };
 
   Client.prototype.reconnectNow = function () {
@@ -561,14 +566,7 @@
   };
 
   EventStream.prototype.scheduleReconnect = function () {
-    var self = this;
-    var delay = backoffDelay(this.attempt++, this.options.backoffBase, this.options.backoffCap, this.env.random);
-    this.stats.reconnects++;
-    this.emit("reconnect", { attempt: this.attempt, delay: delay });
-    this.reconnectTimer = this.env.setTimeout(function () {
-      self.reconnectTimer = null;
-      self.open();
-    }, delay);
+    scheduleReconnect(this, this.open);
   };
 
   EventStream.prototype.armHeartbeat = function () {
