@@ -112,15 +112,17 @@ else:
     }
 
 NOTIFICATIONS = {
-    key: float(os.environ[f"NOTIFICATIONS_{key}"])
+    key: (int if value.isdigit() else float)(value)
     for key in (
         "HEARTBEAT_INTERVAL",
         "HEARTBEAT_TIMEOUT",
         "SSE_KEEPALIVE",
         "RESYNC_INTERVAL",
         "STREAM_LINGER",
+        "MAX_BUFFERED_EVENTS",
+        "MAX_UNACKED_BYTES",
     )
-    if f"NOTIFICATIONS_{key}" in os.environ
+    if (value := os.environ.get(f"NOTIFICATIONS_{key}"))
 }
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []

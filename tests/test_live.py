@@ -1,6 +1,7 @@
 """End to end over real sockets: daphne processes of the demo site, a private redis-server."""
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -152,6 +153,54 @@ async def test_connected_clients_get_events_published_while_redis_was_down(
         await ws.next("event", timeout=2.5)
     await ws.close()
     await sse.close()
+
+
+async def test_a_client_that_stops_reading_is_closed_and_resumes_without_loss(
+    daphne, make_user, redis_layer
+):
+    _, session = await make_user("alice")
+    server = daphne(NOTIFICATIONS_MAX_UNACKED_BYTES="20000", NOTIFICATIONS_MAX_BUFFERED_EVENTS="50")
+    stalled = await WebSocketClient.connect(
+        server.ws, "/ws/live/?stream=broadcast&since=0", session=session, max_queue=1
+    )
+    stalled.reader.cancel()
+    for n in range(400):
+        await apublish("broadcast", "bulk", {"n": n, "pad": "x" * 2000})
+    seen, code = [], None
+    try:
+        async with asyncio.timeout(30):
+            async for text in stalled.connection:
+                content = json.loads(text)
+                seen += [
+                    f
+                    for f in (content if isinstance(content, list) else [content])
+                    if f["type"] == "event"
+                ]
+    except websockets.ConnectionClosed:
+        pass
+    code = stalled.connection.close_code
+    assert code == 4429, code
+    assert 0 < len(seen) < 400
+    assert seqs(seen) == list(range(1, len(seen) + 1))
+    resumed = await WebSocketClient.connect(
+        server.ws, f"/ws/live/?stream=broadcast&since={seen[-1]['seq']}", session=session
+    )
+    rest = await resumed.events(400 - len(seen), timeout=20)
+    assert seqs(seen + rest) == list(range(1, 401))
+    await resumed.close()
+
+
+async def test_a_client_that_never_answers_pings_is_closed_with_4408(daphne, make_user):
+    _, session = await make_user("alice")
+    server = daphne(NOTIFICATIONS_HEARTBEAT_INTERVAL="0.5", NOTIFICATIONS_HEARTBEAT_TIMEOUT="0.5")
+    silent = await WebSocketClient.connect(server.ws, "/ws/live/?stream=broadcast", session=session)
+    silent.answer_pings = False
+    polite = await WebSocketClient.connect(server.ws, "/ws/live/?stream=broadcast", session=session)
+    async with asyncio.timeout(10):
+        assert await silent.closed == 4408
+    await asyncio.sleep(1.5)
+    assert not polite.closed.done()
+    await polite.close()
 
 
 async def test_authorization_holds_over_real_connections(daphne, make_user):
