@@ -122,19 +122,6 @@ class Hub:
             "subscribers": sum(len(state.subscribers) for state in self.streams.values()),
         }
 
-    async def close(self) -> None:
-        for task in [*self._tasks, *self._group_ops.values()]:
-            task.cancel()
-        if self._started is not None:
-            self._started.cancel()
-        if self.layer is not None and self.channel_name is not None:
-            for stream in list(self.streams):
-                try:
-                    await self.layer.group_discard(group_name(stream), self.channel_name)
-                except Exception:
-                    break
-        self.streams.clear()
-
     def _fan_out(self, state: StreamState, event: LiveEvent) -> None:
         for subscription in tuple(state.subscribers):
             subscription.deliver(event)

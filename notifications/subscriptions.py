@@ -140,8 +140,8 @@ class Subscription:
 
     async def start(self, since: Cursor) -> None:
         """Subscribe, replay what the reader missed, then go live."""
-        await self.hub.join(self)
         try:
+            await self.hub.join(self)
             await self._replay(since)
         except BaseException:
             self.close()
