@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from django.test import Client
 
+from notifications import routing
 from tests.servers import DaphneServer, RedisServer
 
 
@@ -33,10 +34,12 @@ def fresh_channel_layers() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def close_worker_thread_connections() -> Iterator[None]:
-    """Async tests reach the database from asgiref's worker thread; close its connection so
-    the test database can be dropped."""
+    """Async tests reach the database from asgiref's worker thread (and event streams from
+    theirs); close those connections so the test database can be dropped."""
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    if routing._stream_executor is not None:
+        routing._stream_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture(scope="session")
