@@ -169,7 +169,28 @@ class HandshakeError(Exception):
     pass
 
 
-class WebSocketProtocol(asyncio.Protocol):
+class RequestProtocol(asyncio.Protocol):
+    """Writes its HTTP request once connected; reports a connection lost before it was ready."""
+
+    receiver: Receiver
+    request: bytes
+    transport: asyncio.Transport | None
+    closed: bool
+    on_lost: Any
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.receiver.fail(HandshakeError(f"connection lost before ready: {exc!r}"))
+        if self.on_lost is not None:
+            self.on_lost(self)
+
+
+class WebSocketProtocol(RequestProtocol):
     """A WebSocket client connection. `kind` picks how text frames are read:
     "ours" (protocol.md: object or array, events carry seq, app-level pings are answered),
     "tutorial" ({"message": data}) or "raw" (the data itself)."""
@@ -193,17 +214,6 @@ class WebSocketProtocol(asyncio.Protocol):
             self.on_text = self._on_text_raw
 
     # -- transport callbacks --
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self.receiver.fail(HandshakeError(f"connection lost before ready: {exc!r}"))
-        if self.on_lost is not None:
-            self.on_lost(self)
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
@@ -354,7 +364,7 @@ def websocket_request(host: str, port: int, path: str, headers: dict[str, str]) 
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
-class SseProtocol(asyncio.Protocol):
+class SseProtocol(RequestProtocol):
     """An HTTP/1.1 GET of an event stream; reads chunked (or close-delimited) bodies and
     SSE messages; checks each event by its `id:` (the seq) and by the `i` in its data."""
 
@@ -370,17 +380,6 @@ class SseProtocol(asyncio.Protocol):
         self.close_code: int | None = None
         self.transport: asyncio.Transport | None = None
         self.on_lost: Any = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self.receiver.fail(HandshakeError(f"connection lost before ready: {exc!r}"))
-        if self.on_lost is not None:
-            self.on_lost(self)
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
