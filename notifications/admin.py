@@ -3,7 +3,10 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from notifications.models import Event, Room, Stream
+from notifications.chat import admin as chat_admin
+from notifications.log import Event, Stream
+
+__all__ = ["EventAdmin", "StreamAdmin", "chat_admin"]
 
 
 @admin.register(Stream)
@@ -29,12 +32,3 @@ class EventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
         return False
-
-
-@admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["slug", "name", "is_private", "created_at"]
-    list_filter = ["is_private"]
-    search_fields = ["slug", "name"]
-    prepopulated_fields = {"slug": ["name"]}
-    filter_horizontal = ["members"]

@@ -2,57 +2,155 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Literal, overload
 
 from asgiref.sync import sync_to_async
 from django.db import router, transaction
 from django.utils import timezone
 
 from notifications import delivery
-from notifications.models import Event
-from notifications.streams import live_event, store_event, validate_event_type, validate_stream
+from notifications.log import Event, store_event
+from notifications.streams import validate_event_type, validate_stream
+from notifications.wire import LiveEvent
 
-__all__ = ["apublish", "publish"]
+__all__ = ["EphemeralEvent", "InvalidEventData", "apublish", "publish"]
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
+class InvalidEventData(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class EphemeralEvent:
+    """An event sent live only (`persist=False`): it has no seq and is never replayed."""
+
+    stream: str
+    type: str
+    data: Any
+    created_at: datetime = field(default_factory=timezone.now)
+
+    @property
+    def seq(self) -> None:
+        return None
+
+    def as_live_event(self) -> LiveEvent:
+        return LiveEvent.create(
+            self.stream, None, self.type, self.data, self.created_at.isoformat()
+        )
+
+
+@overload
+def publish(
+    stream: str,
+    type: str,
+    data: Any = ...,
+    *,
+    persist: Literal[True] = ...,
+    using: str | None = ...,
+) -> Event: ...
+@overload
+def publish(
+    stream: str, type: str, data: Any = ..., *, persist: Literal[False], using: str | None = ...
+) -> EphemeralEvent: ...
+@overload
+def publish(
+    stream: str, type: str, data: Any = ..., *, persist: bool, using: str | None = ...
+) -> Event | EphemeralEvent: ...
 def publish(
     stream: str, type: str, data: Any = None, *, persist: bool = True, using: str | None = None
-) -> Event:
+) -> Event | EphemeralEvent:
     """Store the event (unless `persist=False`) and send it live once the transaction commits.
 
-    Returns the stored `Event` with its `seq`; an ephemeral event comes back unsaved, seq None.
-    A rolled-back transaction publishes nothing; a failed live send never raises.
+    Returns the stored `Event` with its `seq`, or an `EphemeralEvent` for `persist=False`.
+    A rolled-back transaction publishes nothing; a failed live send never raises. Raises
+    InvalidStream, ValueError (event type) or InvalidEventData before anything is stored.
     """
     event = _prepare(stream, type, data, persist, using)
-    transaction.on_commit(partial(delivery.send, live_event(event)), using=_alias(using))
+    transaction.on_commit(partial(delivery.send, event.as_live_event()), using=_alias(using))
     return event
 
 
+@overload
+async def apublish(
+    stream: str,
+    type: str,
+    data: Any = ...,
+    *,
+    persist: Literal[True] = ...,
+    using: str | None = ...,
+) -> Event: ...
+@overload
+async def apublish(
+    stream: str, type: str, data: Any = ..., *, persist: Literal[False], using: str | None = ...
+) -> EphemeralEvent: ...
+@overload
+async def apublish(
+    stream: str, type: str, data: Any = ..., *, persist: bool, using: str | None = ...
+) -> Event | EphemeralEvent: ...
 async def apublish(
     stream: str, type: str, data: Any = None, *, persist: bool = True, using: str | None = None
-) -> Event:
+) -> Event | EphemeralEvent:
     """The async form of `publish`."""
     if not persist:
-        event = _prepare(stream, type, data, persist, using)
-        await delivery.asend(live_event(event))
-        return event
+        ephemeral = _prepare(stream, type, data, persist, using)
+        await delivery.asend(ephemeral.as_live_event())
+        return ephemeral
     event, deferred = await sync_to_async(_store_from_async)(stream, type, data, using)
     if not deferred:
-        await delivery.asend(live_event(event))
+        await delivery.asend(event.as_live_event())
     return event
+
+
+def validate_data(data: Any) -> Any:
+    """Refuse what no database can store as JSON: NUL characters and lone surrogates."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if _UNSTORABLE.search(value):
+                raise InvalidEventData(
+                    "Event data cannot contain NUL characters (\\u0000) or lone surrogates."
+                )
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend(value)
+    return data
+
+
+def ephemeral_event(stream: str, type: str, data: Any = None) -> EphemeralEvent:
+    validate_stream(stream)
+    validate_event_type(type)
+    return EphemeralEvent(stream, type, validate_data(data))
 
 
 def _alias(using: str | None) -> str:
     return using or router.db_for_write(Event)
 
 
-def _prepare(stream: str, type: str, data: Any, persist: bool, using: str | None) -> Event:
+@overload
+def _prepare(
+    stream: str, type: str, data: Any, persist: Literal[True], using: str | None
+) -> Event: ...
+@overload
+def _prepare(
+    stream: str, type: str, data: Any, persist: bool, using: str | None
+) -> Event | EphemeralEvent: ...
+def _prepare(
+    stream: str, type: str, data: Any, persist: bool, using: str | None
+) -> Event | EphemeralEvent:
+    if not persist:
+        return ephemeral_event(stream, type, data)
     validate_stream(stream)
     validate_event_type(type)
-    if persist:
-        return store_event(stream, type, data, _alias(using))
-    return Event(stream=stream, seq=None, type=type, data=data, created_at=timezone.now())  # type: ignore[misc]
+    return store_event(stream, type, validate_data(data), _alias(using))
 
 
 def _store_from_async(stream: str, type: str, data: Any, using: str | None) -> tuple[Event, bool]:
@@ -60,5 +158,5 @@ def _store_from_async(stream: str, type: str, data: Any, using: str | None) -> t
     event = _prepare(stream, type, data, True, alias)
     in_transaction = transaction.get_connection(alias).in_atomic_block
     if in_transaction:
-        transaction.on_commit(partial(delivery.send, live_event(event)), using=alias)
+        transaction.on_commit(partial(delivery.send, event.as_live_event()), using=alias)
     return event, in_transaction

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from notifications.viewsets import StreamEventViewSet
+from notifications.viewsets import StreamEventViewSet, TokenAPIView
 
 app_name = "notifications-api"
 
@@ -12,4 +12,5 @@ urlpatterns = [
         StreamEventViewSet.as_view({"get": "list", "post": "create"}),
         name="stream-events",
     ),
+    path("token/", TokenAPIView.as_view(), name="token"),
 ]

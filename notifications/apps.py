@@ -1,4 +1,8 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+
+DOMAINS = ("chat", "tasks")
 
 
 class NotificationsConfig(AppConfig):
@@ -7,4 +11,12 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from notifications import checks  # noqa: F401
+        from django.contrib.auth.signals import user_logged_out
+
+        from notifications import auth, checks, kinds
+
+        checks.register_checks()
+        kinds.register_builtin()
+        for domain in DOMAINS:
+            import_module(f"notifications.{domain}.kinds").register()
+        user_logged_out.connect(auth.on_logout, dispatch_uid="notifications.auth.on_logout")

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
-    "STREAM_POLICY": "notifications.streams.DefaultStreamPolicy",
+    "STREAM_POLICY": "notifications.policy.StreamPolicy",
     "CHANNEL_LAYER": "default",
     "HEARTBEAT_INTERVAL": 25.0,
     "HEARTBEAT_TIMEOUT": 20.0,
@@ -20,6 +20,17 @@ DEFAULTS: dict[str, Any] = {
     "MAX_SUBSCRIPTIONS": 50,
     "REPLAY_PAGE_SIZE": 500,
     "RETENTION_DAYS": None,
+    "ALLOWED_ORIGINS": None,
+    "SESSION_REVALIDATE_INTERVAL": 30.0,
+    "TOKEN_MAX_AGE": 300.0,
+    "MAX_CONNECTIONS_PER_USER": 30,
+    "FRAME_RATE": 20.0,
+    "FRAME_BURST": 40,
+    "USER_FRAME_RATE": 50.0,
+    "USER_FRAME_BURST": 100,
+    "MAX_PUBLISH_BYTES": 64 * 1024,
+    "LAYER_HEALTH_INTERVAL": 10.0,
+    "LAYER_SEND_TIMEOUT": 5.0,
 }
 
 
@@ -92,6 +103,51 @@ class Settings:
     def RETENTION_DAYS(self) -> float | None:
         value = self._get("RETENTION_DAYS")
         return None if value is None else float(value)
+
+    @property
+    def ALLOWED_ORIGINS(self) -> list[str] | None:
+        value = self._get("ALLOWED_ORIGINS")
+        return None if value is None else [str(origin) for origin in value]
+
+    @property
+    def SESSION_REVALIDATE_INTERVAL(self) -> float:
+        return float(self._get("SESSION_REVALIDATE_INTERVAL"))
+
+    @property
+    def TOKEN_MAX_AGE(self) -> float:
+        return float(self._get("TOKEN_MAX_AGE"))
+
+    @property
+    def MAX_CONNECTIONS_PER_USER(self) -> int:
+        return int(self._get("MAX_CONNECTIONS_PER_USER"))
+
+    @property
+    def FRAME_RATE(self) -> float:
+        return float(self._get("FRAME_RATE"))
+
+    @property
+    def FRAME_BURST(self) -> int:
+        return int(self._get("FRAME_BURST"))
+
+    @property
+    def USER_FRAME_RATE(self) -> float:
+        return float(self._get("USER_FRAME_RATE"))
+
+    @property
+    def USER_FRAME_BURST(self) -> int:
+        return int(self._get("USER_FRAME_BURST"))
+
+    @property
+    def MAX_PUBLISH_BYTES(self) -> int:
+        return int(self._get("MAX_PUBLISH_BYTES"))
+
+    @property
+    def LAYER_HEALTH_INTERVAL(self) -> float:
+        return float(self._get("LAYER_HEALTH_INTERVAL"))
+
+    @property
+    def LAYER_SEND_TIMEOUT(self) -> float:
+        return float(self._get("LAYER_SEND_TIMEOUT"))
 
 
 app_settings = Settings()

@@ -1,4 +1,4 @@
-"""The WebSocket transport: a consumer base over the subscription core."""
+"""The WebSocket transport: a consumer base over the shared connection core."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 import logging
 import re
 import time
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,45 +17,53 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 
+from notifications import kinds
 from notifications.conf import app_settings
+from notifications.connection import Connection, FrameRefused
 from notifications.flushing import Flusher
-from notifications.hub import get_hub
-from notifications.streams import InvalidStream, get_policy
-from notifications.subscriptions import (
-    Control,
-    Forbidden,
-    Item,
-    NotAuthenticated,
-    Outbox,
-    Subscription,
-    authorize,
-    parse_cursor,
-)
-from notifications.wire import PROTOCOL_VERSION, SUBPROTOCOL, LiveEvent, control
+from notifications.limits import TokenBucket
+from notifications.middleware import CREDENTIAL_SCOPE_KEY
+from notifications.policy import get_policy
+from notifications.streams import InvalidStream
+from notifications.subscriptions import Forbidden, NotAuthenticated
+from notifications.wire import PROTOCOL_VERSION, SUBPROTOCOL, Control, control, websocket_frame
 
 logger = logging.getLogger("notifications")
 
+CLOSE_SESSION_ENDED = 1008
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLOSE_TOO_SLOW = 4429
+CLOSE_TOO_MANY_CONNECTIONS = 4430
+CLOSE_RATE_LIMITED = 4431
 
 FRAME_TYPE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*")
 PROTOCOL_FRAMES = frozenset({"subscribe", "unsubscribe", "ping", "pong"})
 
 
+@dataclass(slots=True)
+class Frame:
+    """The client frame being handled: errors sent while handling it carry its client_id."""
+
+    client_id: str | None
+    failed: bool = False
+
+
+_current_frame: ContextVar[Frame | None] = ContextVar("notifications_frame", default=None)
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """Streams events over a WebSocket. Subclass it and add `handle_<type>` methods for your
-    own client frames (`{"type": "chat.send"}` calls `handle_chat_send(content)`); a frame with
-    a `client_id` is answered with `ack` once its handler returns without `send_error`."""
+    own client frames (`{"type": "chat.send"}` calls `handle_chat_send(content)`); frame types
+    registered by a stream kind go to that kind's handler. A frame with a `client_id` is
+    answered with `ack` once its handler returns without `send_error`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.subscriptions: dict[str, Subscription] = {}
-        self.outbox = Outbox(self._wake_writer)
+        self.connection: Connection | None = None
         self.flush_pending = False
         self._flushing = False
         self._flusher: Flusher | None = None
         self._window = app_settings.MAX_UNACKED_BYTES
-        self._starting: dict[str, asyncio.Task[None]] = {}
         self._closed = False
         self._sent_bytes = 0
         self._acked_bytes = 0
@@ -63,10 +73,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self._ping_due = False
         self._heartbeat: asyncio.TimerHandle | None = None
         self._closing: asyncio.Task[None] | None = None
-        self._frame_client_id: str | None = None
-        self._frame_failed = False
         self._url_streams: list[str] = []
         self._url_since: str | None = None
+        self._frames = TokenBucket(app_settings.FRAME_RATE, app_settings.FRAME_BURST)
+        self._strikes = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Like Channels' consumer, minus a private layer channel per connection: events come
@@ -95,16 +105,27 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if user is None or not await get_policy().acan_connect(user):
             await self.close()
             return
+        connection = Connection(
+            user,
+            self._wake_writer,
+            credential=self.scope.get(CREDENTIAL_SCOPE_KEY),
+            on_end=self._on_end,
+        )
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         streams = query.get("stream", [])[: app_settings.MAX_SUBSCRIPTIONS]
         for stream in streams:
             try:
-                self._url_streams.append(await authorize(user, stream))
+                self._url_streams.append(await connection.authorize(stream))
             except (InvalidStream, NotAuthenticated, Forbidden):
                 await self.close()
                 return
         if len(streams) == 1:
             self._url_since = query.get("since", [None])[0]
+        if not connection.open():
+            await super().accept(self._subprotocol())
+            await self.close(CLOSE_TOO_MANY_CONNECTIONS)
+            return
+        self.connection = connection
         await self.connect()
 
     async def connect(self) -> None:
@@ -113,10 +134,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         """Accept, greet, start the heartbeat and subscribe the URL's streams."""
-        offered = self.scope.get("subprotocols") or []
-        if subprotocol is None and SUBPROTOCOL in offered:
-            subprotocol = SUBPROTOCOL
-        await super().accept(subprotocol, headers)
+        await super().accept(subprotocol or self._subprotocol(), headers)
         self.outbox.push_control(
             Control(
                 "welcome",
@@ -127,7 +145,18 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         for stream in self._url_streams:
             self._subscribe(stream, self._url_since)
 
+    @property
+    def outbox(self) -> Any:
+        assert self.connection is not None
+        return self.connection.outbox
+
+    def _subprotocol(self) -> str | None:
+        offered = self.scope.get("subprotocols") or []
+        return SUBPROTOCOL if SUBPROTOCOL in offered else None
+
     async def websocket_receive(self, message: dict[str, Any]) -> None:
+        if self.connection is None or self._closed:
+            return
         text = message.get("text")
         if text is None:
             await self.send_error("binary_unsupported", "Frames must be JSON text.")
@@ -139,7 +168,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         try:
             content = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             await self.send_error("invalid_json", "The frame is not valid JSON.")
             return
         kind = content.get("type") if isinstance(content, dict) else None
@@ -152,50 +181,83 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 "invalid_frame", "client_id must be a string of 1-100 characters."
             )
             return
-        if kind not in PROTOCOL_FRAMES:
-            await aclose_old_connections()
-        self._frame_client_id, self._frame_failed = client_id, False
+        frame = Frame(client_id)
+        token = _current_frame.set(frame)
         try:
+            if kind != "pong" and not self._within_rate(kind):
+                return
+            if kind not in PROTOCOL_FRAMES:
+                await aclose_old_connections()
             await self.receive_json(content)
         except Exception:
             logger.exception("Error handling a %r frame.", kind)
             await self.send_error("internal_error", f"The {kind!r} frame failed.")
         finally:
-            if client_id is not None and not self._frame_failed and kind not in PROTOCOL_FRAMES:
+            _current_frame.reset(token)
+            if client_id is not None and not frame.failed and kind not in PROTOCOL_FRAMES:
                 self.outbox.push_control(Control("ack", {"client_id": client_id}))
-            self._frame_client_id = None
+
+    def _within_rate(self, kind: str) -> bool:
+        assert self.connection is not None
+        user = self.connection.user_key
+        allowed = self._frames.take() and (
+            user is None or self.connection.hub.user_bucket(user).take()
+        )
+        if allowed:
+            self._strikes = 0
+            return True
+        self._strikes += 1
+        if self._strikes > app_settings.FRAME_BURST:
+            self._close_soon(CLOSE_RATE_LIMITED)
+            return False
+        retry_after = self._frames.retry_after()
+        if user is not None:
+            retry_after = max(retry_after, self.connection.hub.user_bucket(user).retry_after())
+        self._send_error_now(
+            "rate_limited",
+            f"Too many frames; the {kind!r} frame was dropped.",
+            retry_after=round(retry_after, 3),
+        )
+        return False
 
     async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
-        """Dispatch a frame to `handle_<type>`."""
+        """Dispatch a frame to `handle_<type>`, else to the handler a stream kind registered."""
         kind = content["type"]
         handler = getattr(self, "handle_" + kind.replace(".", "_"), None)
-        if handler is None:
+        if handler is not None:
+            await handler(content)
+            return
+        registered = kinds.frame_handler(kind)
+        if registered is None:
             await self.send_error("unknown_type", f"Unknown frame type {kind!r}.")
             return
-        await handler(content)
+        assert self.connection is not None
+        try:
+            await registered(self.connection, content)
+        except FrameRefused as refusal:
+            await self.send_error(refusal.code, refusal.message, **refusal.fields)
 
     async def handle_subscribe(self, content: dict[str, Any]) -> None:
+        assert self.connection is not None
         stream = content.get("stream")
         try:
-            key = await authorize(self.scope["user"], stream)
+            key = await self.connection.authorize(stream)
         except InvalidStream as error:
             await self.send_error("invalid_stream", str(error), stream=stream)
             return
         except (NotAuthenticated, Forbidden):
             await self.send_error("forbidden", "You may not read this stream.", stream=stream)
             return
-        if (
-            key not in self.subscriptions
-            and len(self.subscriptions) >= app_settings.MAX_SUBSCRIPTIONS
-        ):
+        subscriptions = self.connection.subscriptions
+        if key not in subscriptions and len(subscriptions) >= app_settings.MAX_SUBSCRIPTIONS:
             await self.send_error("too_many_subscriptions", "Too many subscriptions.", stream=key)
             return
         self._subscribe(key, content.get("since"))
 
     async def handle_unsubscribe(self, content: dict[str, Any]) -> None:
         stream = content.get("stream")
-        if isinstance(stream, str):
-            self._unsubscribe(stream)
+        if isinstance(stream, str) and self.connection is not None:
+            self.connection.unsubscribe(stream)
         self.outbox.push_control(Control("unsubscribed", {"stream": stream}))
 
     async def handle_ping(self, content: dict[str, Any]) -> None:
@@ -213,10 +275,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def send_error(self, code: str, message: str, **fields: Any) -> None:
         """Answer a bad frame with an `error` frame (carrying the frame's `client_id`, which
         is then not acknowledged); the connection stays open."""
-        if self._frame_client_id is not None:
-            fields.setdefault("client_id", self._frame_client_id)
-            self._frame_failed = True
-        self.outbox.push_control(Control("error", {"code": code, "message": message, **fields}))
+        self._send_error_now(code, message, **fields)
+
+    def _send_error_now(self, code: str, message: str, **fields: Any) -> None:
+        frame = _current_frame.get()
+        if frame is not None and frame.client_id is not None:
+            fields.setdefault("client_id", frame.client_id)
+            frame.failed = True
+        if self.connection is not None:
+            self.outbox.push_control(Control("error", {"code": code, "message": message, **fields}))
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         self._shutdown()
@@ -231,59 +298,34 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await super().close(code, reason)
 
     def _subscribe(self, stream: str, since: object) -> None:
-        self._unsubscribe(stream)
-        subscription = Subscription(stream, self.outbox, get_hub())
-        self.subscriptions[stream] = subscription
-        task = asyncio.get_running_loop().create_task(self._start(subscription, since))
-        self._starting[stream] = task
+        assert self.connection is not None
+        self.connection.subscribe(stream, since)
 
-    async def _start(self, subscription: Subscription, since: object) -> None:
-        try:
-            await subscription.start(parse_cursor(since))
-            self.outbox.push_control(
-                Control("subscribed", {"stream": subscription.stream, "seq": subscription.cursor})
-            )
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("Could not subscribe to %s.", subscription.stream)
-            self.subscriptions.pop(subscription.stream, None)
-            await self.send_error(
-                "unavailable", "The stream is unavailable; retry later.", stream=subscription.stream
-            )
-        finally:
-            if self._starting.get(subscription.stream) is asyncio.current_task():
-                del self._starting[subscription.stream]
-
-    def _unsubscribe(self, stream: str) -> None:
-        task = self._starting.pop(stream, None)
-        if task is not None:
-            task.cancel()
-        subscription = self.subscriptions.pop(stream, None)
-        if subscription is not None:
-            subscription.close()
+    def _on_end(self, reason: str) -> None:
+        self._close_soon(CLOSE_SESSION_ENDED)
 
     def _shutdown(self) -> None:
         if self._closed:
             return
         self._closed = True
-        for stream in list(self.subscriptions):
-            self._unsubscribe(stream)
+        if self.connection is not None:
+            self.connection.close()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
 
     def _wake_writer(self) -> None:
-        if self._closed:
+        if self._closed or self.connection is None:
             return
         if self.outbox.overflowed:
             self._close_soon(CLOSE_TOO_SLOW)
             return
         if self._flusher is None:
-            self._flusher = get_hub().flusher
+            self._flusher = self.connection.hub.flusher
         self._flusher.schedule(self)
 
     def _close_soon(self, code: int) -> None:
         if not self._closed and self._closing is None:
+            self._shutdown()
             self._closing = asyncio.get_running_loop().create_task(self.close(code))
 
     async def flush(self) -> None:
@@ -299,7 +341,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                     continue
                 if not self.outbox.items or self._sent_bytes - self._acked_bytes >= self._window:
                     return
-                if not await self._send_text(items_frame(self.outbox.take())):
+                if not await self._send_text(websocket_frame(self.outbox.take())):
                     return
                 if (
                     self._ping_mark is None
@@ -344,15 +386,3 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         self._ping_due = True
         self._wake_writer()
-
-
-def encode_item(item: Item) -> str:
-    if isinstance(item, LiveEvent):
-        return item.payload
-    return control(item.type, **item.fields)
-
-
-def items_frame(items: list[Item]) -> str:
-    if len(items) == 1:
-        return encode_item(items[0])
-    return "[" + ",".join(encode_item(item) for item in items) + "]"

@@ -7,10 +7,10 @@ import atexit
 import logging
 import os
 import threading
+import weakref
 from concurrent.futures import Future
 from typing import Any
 
-from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 
 from notifications.conf import app_settings
@@ -19,20 +19,33 @@ from notifications.wire import LiveEvent
 
 logger = logging.getLogger("notifications")
 
-_pending: set[asyncio.Task[None] | Future[None]] = set()
+_pending: set[asyncio.Task[bool] | Future[bool]] = set()
+_serving: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
 
 
 def get_layer() -> Any:
     return get_channel_layer(app_settings.CHANNEL_LAYER)
 
 
-async def asend(event: LiveEvent) -> None:
-    """Send one event to its stream's group; a failure is logged, the log still has it."""
+def serve_on(loop: asyncio.AbstractEventLoop) -> None:
+    """The process serves connections on `loop` (its hub runs there): sync code in this
+    process's threads sends through it instead of a thread of its own."""
+    _serving[loop] = os.getpid()
+
+
+def stop_serving(loop: asyncio.AbstractEventLoop) -> None:
+    _serving.pop(loop, None)
+
+
+async def asend(event: LiveEvent) -> bool:
+    """Send one event to its stream's group; a failure is logged (the log still has the
+    event), and so is a send the layer does not take within LAYER_SEND_TIMEOUT."""
     layer = get_layer()
     if layer is None:
-        return
+        return False
     try:
-        await layer.group_send(group_name(event.stream), event.as_layer_message())
+        async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+            await layer.group_send(group_name(event.stream), event.as_layer_message())
     except Exception:
         logger.warning(
             "Live send of %s #%s failed; readers will recover it from the event log.",
@@ -40,6 +53,8 @@ async def asend(event: LiveEvent) -> None:
             event.seq,
             exc_info=True,
         )
+        return False
+    return True
 
 
 def send(event: LiveEvent) -> None:
@@ -62,19 +77,27 @@ def send(event: LiveEvent) -> None:
         future.add_done_callback(_pending.discard)
 
 
+def send_and_wait(event: LiveEvent) -> bool:
+    """Send from sync code (not on an event loop's thread) and wait until the layer took it,
+    so that whatever the caller sends next arrives after it."""
+    loop = _caller_loop()
+    timeout = app_settings.LAYER_SEND_TIMEOUT + 1
+    if loop is None:
+        return _background.submit(event).result(timeout)
+    return asyncio.run_coroutine_threadsafe(asend(event), loop).result(timeout)
+
+
 def _caller_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
         pass
-    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
-        return None
-    loop: asyncio.AbstractEventLoop | None = getattr(
-        SyncToAsync.threadlocal, "main_event_loop", None
-    )
-    if loop is None or loop.is_closed() or not loop.is_running():
-        return None
-    return loop
+    pid = os.getpid()
+    loops = [loop for loop, owner in list(_serving.items()) if owner == pid]
+    for loop in reversed(loops):
+        if loop.is_running() and not loop.is_closed():
+            return loop
+    return None
 
 
 class BackgroundSender:
@@ -84,12 +107,14 @@ class BackgroundSender:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[LiveEvent] | None = None
+        self._queue: asyncio.Queue[tuple[LiveEvent, Future[bool]]] | None = None
         self._pid = 0
 
-    def submit(self, event: LiveEvent) -> None:
+    def submit(self, event: LiveEvent) -> Future[bool]:
         loop, queue = self._start()
-        loop.call_soon_threadsafe(queue.put_nowait, event)
+        done: Future[bool] = Future()
+        loop.call_soon_threadsafe(queue.put_nowait, (event, done))
+        return done
 
     def flush(self, timeout: float = 2.0) -> None:
         if self._loop is None or self._queue is None or self._pid != os.getpid():
@@ -99,7 +124,9 @@ class BackgroundSender:
         except Exception:
             logger.warning("Some live sends were still pending at exit.")
 
-    def _start(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Queue[LiveEvent]]:
+    def _start(
+        self,
+    ) -> tuple[asyncio.AbstractEventLoop, asyncio.Queue[tuple[LiveEvent, Future[bool]]]]:
         with self._lock:
             if self._loop is None or self._queue is None or self._pid != os.getpid():
                 ready = threading.Event()
@@ -120,11 +147,11 @@ class BackgroundSender:
         ready.set()
         loop.run_until_complete(self._drain(self._queue))
 
-    async def _drain(self, queue: asyncio.Queue[LiveEvent]) -> None:
+    async def _drain(self, queue: asyncio.Queue[tuple[LiveEvent, Future[bool]]]) -> None:
         while True:
-            event = await queue.get()
+            event, done = await queue.get()
             try:
-                await asend(event)
+                done.set_result(await asend(event))
             finally:
                 queue.task_done()
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Generator
+from functools import partial
 from typing import Any, Protocol
 
 MAX_COALESCE_SECONDS = 0.05
@@ -28,25 +29,36 @@ def run_eagerly(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None] | No
         waiting_on = coroutine.send(None)
     except StopIteration:
         return None
-    return asyncio.get_running_loop().create_task(_resume(coroutine, waiting_on))
+    return asyncio.get_running_loop().create_task(_finish(_Started(coroutine, waiting_on)))
 
 
-async def _resume(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
-    """Drive a coroutine that already started, the way a Task would."""
-    while True:
-        cancelled: asyncio.CancelledError | None = None
-        try:
-            if waiting_on is None:
-                await asyncio.sleep(0)
+class _Started:
+    """A coroutine that already ran up to its first wait, as an awaitable: it hands what the
+    coroutine waits on to the awaiting task, exactly as `await` would have."""
+
+    __slots__ = ("coroutine", "waiting_on")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None:
+        self.coroutine = coroutine
+        self.waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, None, None]:
+        waiting_on = self.waiting_on
+        while True:
+            try:
+                yield waiting_on
+            except BaseException as error:
+                step = partial(self.coroutine.throw, error)
             else:
-                waiting_on._asyncio_future_blocking = False
-                await asyncio.wait([waiting_on])
-        except asyncio.CancelledError as error:
-            cancelled = error
-        try:
-            waiting_on = coroutine.send(None) if cancelled is None else coroutine.throw(cancelled)
-        except StopIteration:
-            return
+                step = partial(self.coroutine.send, None)
+            try:
+                waiting_on = step()
+            except StopIteration:
+                return
+
+
+async def _finish(started: _Started) -> None:
+    await started
 
 
 class Flusher:

@@ -1,4 +1,5 @@
-"""One layer subscription per process per stream, in-order local fan-out, database recovery."""
+"""One layer subscription per process per stream, in-order local fan-out, database recovery;
+the process's registry of connections (per-user caps, revalidation, addressing)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,33 @@ import contextvars
 import logging
 import time
 import weakref
+from collections import Counter
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from notifications import delivery, kinds
+from notifications.auth import ainvalid_credentials
 from notifications.conf import app_settings
 from notifications.delivery import get_layer
 from notifications.flushing import Flusher
-from notifications.streams import aread_events, aread_heads, group_name
+from notifications.limits import TokenBucket
+from notifications.log import aread_events, aread_heads
+from notifications.streams import User, group_name
 from notifications.wire import LAYER_MESSAGE_TYPE, LiveEvent
 
 if TYPE_CHECKING:
-    from notifications.subscriptions import Subscription
+    from notifications.connection import Connection
 
 logger = logging.getLogger("notifications")
 
 MAX_PENDING = 10_000
+PROBE_MESSAGE_TYPE = "notifications.probe"
+
+
+class Reader(Protocol):
+    stream: str
+
+    def deliver(self, event: LiveEvent) -> None: ...
 
 
 class StreamState:
@@ -40,7 +53,7 @@ class StreamState:
     )
 
     def __init__(self) -> None:
-        self.subscribers: set[Subscription] = set()
+        self.subscribers: set[Reader] = set()
         self.head: int | None = None
         self.pending: dict[int, LiveEvent] = {}
         self.filling = False
@@ -60,16 +73,26 @@ class Hub:
         self.channel_name: str | None = None
         self.streams: dict[str, StreamState] = {}
         self.layer_healthy = True
+        self.connections: set[Connection] = set()
+        self.connections_per_user: Counter[str] = Counter()
+        self._user_buckets: dict[str, TokenBucket] = {}
         self._started: asyncio.Task[None] | None = None
+        self._receiver: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._group_ops: dict[str, asyncio.Task[None]] = {}
         self.flusher = Flusher(loop)
         self._groups_refreshed = time.monotonic()
+        self._revalidated = time.monotonic()
+        self._probe_id = 0
+        self._probe_sent_at: float | None = None
+        self._probed = time.monotonic()
+        self._stopped = False
+        delivery.serve_on(loop)
 
-    async def join(self, subscription: Subscription) -> StreamState:
+    async def join(self, subscription: Reader) -> StreamState:
         """Register a reader; returns once the process is subscribed to the stream's group."""
-        if self._started is None:
-            self._started = self._create_task(self._start())
+        self._ensure_started()
+        assert self._started is not None
         await asyncio.shield(self._started)
         stream = subscription.stream
         state = self.streams.get(stream)
@@ -82,12 +105,50 @@ class Hub:
         await asyncio.shield(state.ready)
         return state
 
-    def leave(self, subscription: Subscription) -> None:
+    def leave(self, subscription: Reader) -> None:
         state = self.streams.get(subscription.stream)
         if state is not None:
             state.subscribers.discard(subscription)
             if not state.subscribers:
                 state.idle_since = time.monotonic()
+
+    def has_room_for(self, user: User) -> bool:
+        """Whether `user` may open one more connection in this process."""
+        if not user.is_authenticated:
+            return True
+        count = self.connections_per_user[str(user.pk)]
+        return count < app_settings.MAX_CONNECTIONS_PER_USER
+
+    def add_connection(self, connection: Connection) -> bool:
+        """Count a connection against its user's cap; False if the user has too many."""
+        self._ensure_started()
+        user = connection.user_key
+        if user is not None:
+            if self.connections_per_user[user] >= app_settings.MAX_CONNECTIONS_PER_USER:
+                return False
+            self.connections_per_user[user] += 1
+        self.connections.add(connection)
+        return True
+
+    def remove_connection(self, connection: Connection) -> None:
+        if connection not in self.connections:
+            return
+        self.connections.discard(connection)
+        user = connection.user_key
+        if user is not None:
+            self.connections_per_user[user] -= 1
+            if self.connections_per_user[user] <= 0:
+                del self.connections_per_user[user]
+                self._user_buckets.pop(user, None)
+
+    def user_bucket(self, user: str) -> TokenBucket:
+        """The frame-rate bucket all of one user's connections in this process share."""
+        bucket = self._user_buckets.get(user)
+        if bucket is None:
+            bucket = self._user_buckets[user] = TokenBucket(
+                app_settings.USER_FRAME_RATE, app_settings.USER_FRAME_BURST
+            )
+        return bucket
 
     def observe_head(self, stream: str, head: int) -> None:
         """A reader read the stream's head from the database: live events after it follow."""
@@ -102,6 +163,8 @@ class Hub:
             return
         seq = event.seq
         if seq is None:
+            kind = kinds.kind_of(event.stream)
+            event.coalesce = kind is not None and event.type in kind.coalesce
             self._fan_out(state, event)
             return
         head = state.head
@@ -120,7 +183,12 @@ class Hub:
         return {
             "streams": len(self.streams),
             "subscribers": sum(len(state.subscribers) for state in self.streams.values()),
+            "connections": len(self.connections),
         }
+
+    def _ensure_started(self) -> None:
+        if self._started is None:
+            self._started = self._create_task(self._start())
 
     def _fan_out(self, state: StreamState, event: LiveEvent) -> None:
         for subscription in tuple(state.subscribers):
@@ -202,7 +270,8 @@ class Hub:
         if self.layer is None or self.channel_name is None:
             return
         try:
-            await self.layer.group_add(group_name(stream), self.channel_name)
+            async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+                await self.layer.group_add(group_name(stream), self.channel_name)
             state.on_layer = True
         except Exception:
             state.on_layer = False
@@ -217,18 +286,20 @@ class Hub:
         if self.layer is None or self.channel_name is None:
             return
         try:
-            await self.layer.group_discard(group_name(stream), self.channel_name)
+            async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+                await self.layer.group_discard(group_name(stream), self.channel_name)
         except Exception:
             logger.info("Could not leave the group of %s.", stream, exc_info=True)
 
     async def _start(self) -> None:
         if self.layer is not None:
             try:
-                self.channel_name = await self.layer.new_channel("notifications.hub")
+                async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+                    self.channel_name = await self.layer.new_channel("notifications.hub")
             except Exception:
                 self.layer_healthy = False
                 logger.warning("The channel layer is unavailable; recovering.", exc_info=True)
-            self._spawn(self._receive_loop())
+            self._start_receiver()
         self._spawn(self._maintenance_loop())
 
     def _create_task(self, coroutine: Any) -> asyncio.Task[Any]:
@@ -242,29 +313,40 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def _start_receiver(self) -> None:
+        self._receiver = self._spawn(self._receive_loop())
+
     async def _receive_loop(self) -> None:
         delay = 0.1
-        while True:
-            try:
-                if self.channel_name is None:
-                    self.channel_name = await self.layer.new_channel("notifications.hub")
-                    await self._rejoin()
-                message = await self.layer.receive(self.channel_name)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if self.layer_healthy:
-                    logger.warning("The channel layer failed; recovering.", exc_info=True)
-                self.layer_healthy = False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                if self.channel_name is not None:
-                    with contextlib.suppress(Exception):
+        try:
+            while True:
+                try:
+                    if self.channel_name is None:
+                        self.channel_name = await self.layer.new_channel("notifications.hub")
                         await self._rejoin()
-                continue
-            delay = 0.1
-            if message.get("type") == LAYER_MESSAGE_TYPE:
-                self.dispatch(LiveEvent.from_layer_message(message))
+                    message = await self.layer.receive(self.channel_name)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    if self.layer_healthy:
+                        logger.warning("The channel layer failed; recovering.", exc_info=True)
+                    self.layer_healthy = False
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    if self.channel_name is not None:
+                        with contextlib.suppress(Exception):
+                            await self._rejoin()
+                    continue
+                delay = 0.1
+                kind = message.get("type")
+                if kind == LAYER_MESSAGE_TYPE:
+                    self.dispatch(LiveEvent.from_layer_message(message))
+                elif kind == PROBE_MESSAGE_TYPE and message.get("id") == self._probe_id:
+                    self._probe_sent_at = None
+        except asyncio.CancelledError:
+            if self._receiver is asyncio.current_task():
+                self._stop()
+            raise
 
     async def _rejoin(self) -> None:
         """Rejoin every group (the layer may have lost them), then catch up from the log."""
@@ -279,18 +361,22 @@ class Hub:
             state = self.streams.get(stream)
             if state is None:
                 continue
-            await self.layer.group_add(group_name(stream), self.channel_name)
+            async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+                await self.layer.group_add(group_name(stream), self.channel_name)
             state.on_layer = True
 
     async def _maintenance_loop(self) -> None:
-        while True:
-            await asyncio.sleep(app_settings.RESYNC_INTERVAL)
-            try:
-                await self._maintain()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.warning("Live stream maintenance failed; will retry.", exc_info=True)
+        try:
+            while True:
+                await asyncio.sleep(app_settings.RESYNC_INTERVAL)
+                try:
+                    await self._maintain()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.warning("Live stream maintenance failed; will retry.", exc_info=True)
+        finally:
+            self._stop()
 
     async def _maintain(self) -> None:
         now = time.monotonic()
@@ -313,7 +399,65 @@ class Hub:
                     await self._add_groups(off_layer)
             except Exception:
                 logger.info("The channel layer is still unavailable.", exc_info=True)
+            if now - self._probed >= app_settings.LAYER_HEALTH_INTERVAL:
+                self._probed = now
+                await self._probe_layer()
+        if now - self._revalidated >= app_settings.SESSION_REVALIDATE_INTERVAL:
+            self._revalidated = now
+            self._spawn(self._revalidate())
         await self._resync()
+
+    async def _probe_layer(self) -> None:
+        """Send ourselves a message; if the last one never came back, the layer's connection
+        is dead without having said so (a silent partition): reconnect."""
+        if self._probe_sent_at is not None:
+            logger.warning("The channel layer stopped delivering; reconnecting.")
+            await self._reconnect_layer()
+            return
+        self._probe_id += 1
+        self._probe_sent_at = time.monotonic()
+        try:
+            async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+                await self.layer.send(
+                    self.channel_name, {"type": PROBE_MESSAGE_TYPE, "id": self._probe_id}
+                )
+        except Exception:
+            logger.warning("The channel layer did not take a probe; reconnecting.", exc_info=True)
+            await self._reconnect_layer()
+
+    async def _reconnect_layer(self) -> None:
+        self.layer_healthy = False
+        self._probe_sent_at = None
+        receiver = self._receiver
+        if receiver is not None:
+            self._receiver = None
+            receiver.cancel()
+            with contextlib.suppress(BaseException):
+                await receiver
+        if _holds_its_own_connections(self.layer):
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+                    await self.layer.flush()
+            self.channel_name = None
+        for state in self.streams.values():
+            state.on_layer = False
+        self._start_receiver()
+
+    async def _revalidate(self) -> None:
+        """End the connections whose session or token is no longer valid."""
+        connections = [c for c in self.connections if c.credential is not None]
+        if not connections:
+            return
+        try:
+            invalid = await ainvalid_credentials(
+                {c.credential for c in connections if c.credential is not None}
+            )
+        except Exception:
+            logger.warning("Could not revalidate sessions; will retry.", exc_info=True)
+            return
+        for connection in connections:
+            if connection.credential in invalid:
+                connection.end("session_ended")
 
     async def _resync(self) -> None:
         """Batched catch-up: one query for all our streams' heads, then read what we lack."""
@@ -328,6 +472,26 @@ class Hub:
             if state is not None and state.head is not None and head > state.head:
                 self._request_fill(stream, state)
 
+    def _stop(self) -> None:
+        """The loop is shutting down (it cancelled our tasks): let go of it."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for task in list(self._tasks):
+            task.cancel()
+        delivery.stop_serving(self.loop)
+        if _hubs.get(self.loop) is self:
+            del _hubs[self.loop]
+
+
+def _holds_its_own_connections(layer: Any) -> bool:
+    """Layers whose flush() only drops this process's connections (never shared data)."""
+    try:
+        from channels_redis.pubsub import RedisPubSubChannelLayer
+    except ImportError:
+        return False
+    return isinstance(layer, RedisPubSubChannelLayer)
+
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 
@@ -336,6 +500,6 @@ def get_hub() -> Hub:
     """The hub of the running event loop (one per process in production)."""
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
-    if hub is None:
+    if hub is None or hub._stopped:
         hub = _hubs[loop] = Hub(loop)
     return hub

@@ -12,12 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import ThreadSensitiveContext
-from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path
 
 from notifications.consumers import LiveConsumer
+from notifications.middleware import LiveAuthMiddleware, OriginValidator
+from notifications.views import SHARED_THREAD_SCOPE_KEY
 
 websocket_urlpatterns = [
     path("ws/live/", LiveConsumer.as_asgi(), name="live"),
@@ -25,9 +25,10 @@ websocket_urlpatterns = [
 
 
 def websocket_application(urlpatterns: list[Any] | None = None) -> Any:
-    """The WebSocket routes wrapped in origin validation (ALLOWED_HOSTS) and session auth."""
+    """The WebSocket routes behind the exact origin check and the user resolved at connect
+    (session cookie or token)."""
     routes = websocket_urlpatterns if urlpatterns is None else urlpatterns
-    return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(routes)))
+    return OriginValidator(LiveAuthMiddleware(URLRouter(routes)))
 
 
 _stream_executor: ThreadPoolExecutor | None = None
@@ -43,7 +44,7 @@ def http_application(django_application: Any) -> Any:
             await django_application(scope, receive, send)
             return
         async with ThreadSensitiveContext(executor=_shared_executor()):
-            await django_application(scope, receive, send)
+            await django_application({**scope, SHARED_THREAD_SCOPE_KEY: True}, receive, send)
 
     return application
 

@@ -4,14 +4,15 @@ from typing import Any
 
 from rest_framework import serializers
 
-from notifications.models import Event
+from notifications.api import EphemeralEvent
+from notifications.log import Event
 from notifications.streams import validate_event_type
 
 
-class EventSerializer(serializers.Serializer[Event]):
+class EventSerializer(serializers.Serializer[Event | EphemeralEvent]):
     """An event in the wire format's shape, so clients handle API and live events alike."""
 
-    def to_representation(self, instance: Event) -> dict[str, Any]:
+    def to_representation(self, instance: Event | EphemeralEvent) -> dict[str, Any]:
         return {
             "type": "event",
             "stream": instance.stream,

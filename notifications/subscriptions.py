@@ -5,32 +5,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from notifications.conf import app_settings
 from notifications.hub import Hub, get_hub
-from notifications.streams import User, aread_events, aread_history, get_policy, validate_stream
-from notifications.wire import LiveEvent
+from notifications.log import aread_events, aread_history
+from notifications.policy import Forbidden, NotAuthenticated
+from notifications.policy import aauthorize as authorize
+from notifications.wire import Control, Item, LiveEvent
 
-
-class NotAuthenticated(Exception):
-    pass
-
-
-class Forbidden(Exception):
-    pass
-
-
-async def authorize(user: User, stream: object) -> str:
-    """Validate the key and ask the policy; raises InvalidStream, NotAuthenticated, Forbidden."""
-    key = validate_stream(stream)
-    policy = get_policy()
-    if not await policy.acan_read(user, key):
-        if not user.is_authenticated and not await policy.acan_connect(user):
-            raise NotAuthenticated(key)
-        raise Forbidden(key)
-    return key
+__all__ = [
+    "INVALID_CURSOR",
+    "Control",
+    "Cursor",
+    "Forbidden",
+    "Item",
+    "NotAuthenticated",
+    "Outbox",
+    "Subscription",
+    "authorize",
+    "parse_cursor",
+]
 
 
 class _Invalid:
@@ -55,17 +50,6 @@ def parse_cursor(value: object) -> Cursor:
     return INVALID_CURSOR
 
 
-@dataclass(slots=True)
-class Control:
-    """A protocol message that is not an event: `resync`, `subscribed`, `error`, `ping`, `pong`."""
-
-    type: str
-    fields: dict[str, Any] = field(default_factory=dict)
-
-
-Item = LiveEvent | Control
-
-
 class Outbox:
     """A connection's bounded queue of outgoing items; the transport drains it."""
 
@@ -79,8 +63,11 @@ class Outbox:
         self._space: asyncio.Event | None = None
 
     def push(self, item: Item) -> None:
-        """Queue an item; a reader too slow to keep the queue under its limit is overflowed."""
+        """Queue an item; a reader too slow to keep the queue under its limit is overflowed.
+        A coalescing ephemeral event replaces a queued one of its stream and type."""
         if self.overflowed:
+            return
+        if isinstance(item, LiveEvent) and item.coalesce and self._replace(item):
             return
         if len(self.items) >= self.limit:
             self.overflowed = True
@@ -108,6 +95,19 @@ class Outbox:
                 self._space = asyncio.Event()
             self._space.clear()
             await self._space.wait()
+
+    def _replace(self, event: LiveEvent) -> bool:
+        for index, queued in enumerate(self.items):
+            if (
+                isinstance(queued, LiveEvent)
+                and queued.coalesce
+                and queued.stream == event.stream
+                and queued.type == event.type
+            ):
+                del self.items[index]
+                self.items.append(event)
+                return True
+        return False
 
 
 class Subscription:

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from notifications.views import StreamView
+from notifications.views import StreamView, TokenView
 
 app_name = "notifications"
 
 urlpatterns = [
     path("events/<str:stream>/", StreamView.as_view(), name="events"),
+    path("token/", TokenView.as_view(), name="token"),
 ]

@@ -1,15 +1,14 @@
-"""The SSE transport: an async view base over the subscription core."""
+"""The SSE transport: an async view base over the shared connection core."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import SyncToAsync
-from django.db import connections
+from asgiref.sync import sync_to_async
+from django.contrib.auth.decorators import login_required
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -17,44 +16,62 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.cache import never_cache
 
+from notifications.auth import Credential, issue_token, user_from_token
 from notifications.conf import app_settings
-from notifications.models import Event
-from notifications.streams import InvalidStream
+from notifications.connection import Connection
+from notifications.hub import get_hub
+from notifications.log import aread_last_event
+from notifications.policy import get_policy
+from notifications.streams import InvalidStream, User
 from notifications.subscriptions import (
-    Control,
     Cursor,
     Forbidden,
     Item,
     NotAuthenticated,
-    Outbox,
-    Subscription,
     authorize,
     parse_cursor,
 )
-from notifications.wire import LiveEvent, dumps, encode_sse
+from notifications.wire import (
+    SSE_KEEPALIVE,
+    SSE_KEEPALIVE_MESSAGE,
+    LiveEvent,
+    encode_sse,
+    sse_message,
+)
 
 logger = logging.getLogger("notifications")
+
+SHARED_THREAD_SCOPE_KEY = "notifications.shared_thread"
 
 
 class StreamView(View):
     """Serves one stream as `text/event-stream`. `id:` is the seq, so the browser's
-    `Last-Event-ID` (or `?since=`) resumes it. Refused streams get 401, 403 or 404.
-    `?named=0` leaves out `event:` lines (every event reaches `onmessage`) and sends keep-alives
-    as `{"type": "ping"}` messages a client can time out on."""
+    `Last-Event-ID` (or `?since=`) resumes it. Refused streams get 401, 403 or 404; a user over
+    MAX_CONNECTIONS_PER_USER gets 429. `?named=0` leaves out `event:` lines (every event
+    reaches `onmessage`) and sends keep-alives as `{"type": "ping"}` messages a client can
+    time out on. `?token=` or `Authorization: Bearer <token>` authenticates without a session."""
 
     http_method_names = ["get"]
-    terminal_events: tuple[str, ...] = ()
-    """Event types that finish the stream: the response ends after one, and a reader at or
-    past it (or without a cursor) gets 204 No Content, which stops browsers retrying."""
+    terminal_events: frozenset[str] | None = None
+    """Event types that finish the stream (by default its kind's): the response ends after
+    one, and a reader at or past it (or without a cursor) gets 204 No Content, which stops
+    browsers retrying."""
 
     def get_stream(self, request: HttpRequest, **kwargs: Any) -> str:
         """The stream to serve; by default the `stream` URL argument."""
         return str(kwargs.get("stream", ""))
 
+    def get_terminal_events(self, stream: str) -> frozenset[str]:
+        if self.terminal_events is not None:
+            return frozenset(self.terminal_events)
+        return get_policy().terminal_events(stream)
+
     async def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
-        user = request.user = await request.auser()
+        user, credential = await self.authenticate(request)
         try:
             stream = await authorize(user, self.get_stream(request, **kwargs))
         except InvalidStream as error:
@@ -64,16 +81,40 @@ class StreamView(View):
         except Forbidden:
             return _refusal(403, "forbidden", "You may not read this stream.")
         cursor = parse_cursor(request.headers.get("Last-Event-ID") or request.GET.get("since"))
-        if self.terminal_events and await self.is_finished(stream, cursor):
+        terminal = self.get_terminal_events(stream)
+        if terminal and await is_finished(stream, cursor, terminal):
             return HttpResponse(status=204)
+        if not get_hub().has_room_for(user):
+            return _refusal(429, "too_many_connections", "Too many open connections.")
+        if not request.scope.get(SHARED_THREAD_SCOPE_KEY):  # type: ignore[attr-defined]
+            _warn_thread_per_stream()
+        connection = Connection(user, credential=credential)
         named = request.GET.get("named") != "0"
         response = StreamingHttpResponse(
-            self.events(stream, cursor, named=named), content_type="text/event-stream"
+            self.events(connection, stream, cursor, named=named, terminal=terminal),
+            content_type="text/event-stream",
         )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         response["Content-Encoding"] = "identity"
         return response
+
+    async def authenticate(self, request: HttpRequest) -> tuple[User, Credential | None]:
+        """The user: from a token (`?token=` or `Authorization: Bearer`) if one is given,
+        else from Django's authentication middleware (the session)."""
+        token = _bearer_token(request)
+        if token is not None:
+            user, credential = await sync_to_async(user_from_token)(token)
+            request.user = user  # type: ignore[assignment]
+            return user, credential
+        user = request.user = await request.auser()
+        session_key = getattr(getattr(request, "session", None), "session_key", None)
+        credential = (
+            Credential("session", str(user.pk), session_key)
+            if user.is_authenticated and session_key
+            else None
+        )
+        return user, credential
 
     released_request_attributes: tuple[str, ...] = (
         "META",
@@ -94,61 +135,62 @@ class StreamView(View):
         for name in self.released_request_attributes:
             request.__dict__.pop(name, None)
 
-    async def is_finished(self, stream: str, cursor: Cursor) -> bool:
-        """Whether the stream ended with a terminal event the reader has already seen."""
-        last = (
-            await Event.objects.filter(stream=stream)
-            .order_by("-seq")
-            .values_list("seq", "type")
-            .afirst()
-        )
-        if last is None or last[1] not in self.terminal_events:
-            return False
-        return cursor is None or (isinstance(cursor, int) and cursor >= last[0])
-
     async def events(
-        self, stream: str, since: Cursor, *, named: bool = True
+        self,
+        connection: Connection,
+        stream: str,
+        since: Cursor,
+        *,
+        named: bool = True,
+        terminal: frozenset[str] = frozenset(),
     ) -> AsyncIterator[bytes]:
-        """Replay after the cursor, then live events, with keep-alive comments when idle.
-        The response ends (and the browser resumes) if the reader falls too far behind."""
-        release_request_thread()
-        self.release_request(self.request)
+        """Replay after the cursor, then live events, with keep-alives when idle. The
+        response ends (and the browser resumes) if the reader falls too far behind, and when
+        the server ends the connection (logout)."""
         wakeup = Wakeup()
-        outbox = Outbox(wakeup.set)
-        subscription = Subscription(stream, outbox)
-        starting: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
-            subscription.start(since), context=contextvars.Context()
-        )
-        keepalive = app_settings.SSE_KEEPALIVE
-        budget = app_settings.SSE_MAX_BYTES
+        connection.on_ready = wakeup.set
+        connection.on_end = lambda reason: wakeup.set()
+        self.release_request(self.request)
         try:
+            if not connection.open():
+                return
+            starting: asyncio.Task[None] | None = connection.subscribe(
+                stream, since, announce=False
+            )
+            keepalive = app_settings.SSE_KEEPALIVE
+            budget = app_settings.SSE_MAX_BYTES
             yield encode_sse(retry=app_settings.SSE_RETRY, comment="stream " + stream)
-            while not outbox.overflowed:
-                items = outbox.take()
+            while not connection.outbox.overflowed and connection.ended is None:
+                items = connection.outbox.take()
                 if items:
-                    chunk = b"".join(encode_item(item, named) for item in items)
+                    chunk = b"".join(sse_message(item, named) for item in items)
                     yield chunk
                     budget -= len(chunk)
-                    if budget <= 0 or self._has_terminal(items):
+                    if budget <= 0 or _has_terminal(items, terminal):
                         return
                     continue
                 if starting is not None and starting.done():
                     if not starting.cancelled() and starting.exception():
-                        logger.error(
-                            "Could not subscribe to %s.", stream, exc_info=starting.exception()
-                        )
                         return
                     starting = None
                 if not await wakeup.wait(keepalive):
-                    yield KEEPALIVE if named else KEEPALIVE_MESSAGE
+                    yield SSE_KEEPALIVE if named else SSE_KEEPALIVE_MESSAGE
         finally:
-            if starting is not None:
-                starting.cancel()
-            subscription.close()
+            connection.close()
 
-    def _has_terminal(self, items: list[Item]) -> bool:
-        return bool(self.terminal_events) and any(
-            isinstance(item, LiveEvent) and item.type in self.terminal_events for item in items
+
+class TokenView(View):
+    """`GET` a short-lived token for the logged-in user: `{"token", "expires_in"}`. Pages and
+    apps that cannot send the session cookie connect with it (`?token=`)."""
+
+    http_method_names = ["get"]
+
+    @method_decorator(never_cache)
+    @method_decorator(login_required)
+    def get(self, request: HttpRequest) -> JsonResponse:
+        assert request.user.is_authenticated
+        return JsonResponse(
+            {"token": issue_token(request.user), "expires_in": app_settings.TOKEN_MAX_AGE}
         )
 
 
@@ -181,34 +223,38 @@ class Wakeup:
         return True
 
 
-def release_request_thread() -> None:
-    """Django serves each request in a ThreadSensitiveContext whose first sync call (session,
-    auth) starts a thread that lives as long as the request. An event stream lives for hours
-    and needs no thread of its own: close its database connections and shut it down (another is
-    made if the request needs one).
-    A context given its executor (`routing.http_application`) owns it and is left alone."""
-    context = SyncToAsync.thread_sensitive_context.get(None)
-    if context is None or getattr(context, "_executor", None) is not None:
-        return
-    executor = SyncToAsync.context_to_thread_executor.pop(context, None)
-    if executor is not None:
-        executor.submit(connections.close_all)
-        executor.shutdown(wait=False)
+async def is_finished(stream: str, cursor: Cursor, terminal: frozenset[str]) -> bool:
+    """Whether the stream ended with a terminal event the reader has already seen."""
+    last = await aread_last_event(stream)
+    if last is None or last[1] not in terminal:
+        return False
+    return cursor is None or (isinstance(cursor, int) and cursor >= last[0])
 
 
-KEEPALIVE = b": keep-alive\n\n"
-KEEPALIVE_MESSAGE = encode_sse(data=dumps({"type": "ping"}))
+def _bearer_token(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header.removeprefix("Bearer ").strip()
+    return request.GET.get("token") or None
 
 
-def encode_item(item: Item, named: bool = True) -> bytes:
-    if isinstance(item, LiveEvent):
-        return item.sse if named else item.sse_unnamed
-    assert isinstance(item, Control)
-    return encode_sse(
-        id=item.fields.get("seq"),
-        event=item.type if named else None,
-        data=dumps({"type": item.type, **item.fields}),
+def _has_terminal(items: list[Item], terminal: frozenset[str]) -> bool:
+    return bool(terminal) and any(
+        isinstance(item, LiveEvent) and item.type in terminal for item in items
     )
+
+
+_warned = False
+
+
+def _warn_thread_per_stream() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        logger.warning(
+            "Event streams are not served through notifications.routing.http_application: "
+            "each open stream keeps a thread of its own. See docs/configuration.md."
+        )
 
 
 def _refusal(status: int, code: str, message: str) -> JsonResponse:

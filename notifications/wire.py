@@ -1,4 +1,5 @@
-"""The wire formats: the JSON event envelope shared by both transports, and the SSE encoder."""
+"""The wire formats: the JSON event envelope both transports share, WebSocket frames and SSE
+messages. Everything a transport writes is encoded here."""
 
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ class LiveEvent:
     seq: int | None
     type: str
     payload: str
+    coalesce: bool = field(default=False, repr=False, compare=False)
     _sse: bytes | None = field(default=None, repr=False, compare=False)
     _sse_unnamed: bytes | None = field(default=None, repr=False, compare=False)
 
@@ -98,6 +100,42 @@ class LiveEvent:
         return self._sse_unnamed
 
 
+@dataclass(slots=True)
+class Control:
+    """A protocol message that is not an event: `welcome`, `subscribed`, `resync`, `error`,
+    `ack`, `ping`, `pong`, `unsubscribed`."""
+
+    type: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def payload(self) -> str:
+        return dumps({"type": self.type, **self.fields})
+
+
+Item = LiveEvent | Control
+
+
 def control(type: str, **fields: Any) -> str:
-    """A JSON control frame (`welcome`, `subscribed`, `resync`, `error`, `ping`, `pong`)."""
-    return dumps({"type": type, **fields})
+    """A JSON control frame."""
+    return Control(type, fields).payload
+
+
+def websocket_frame(items: list[Item]) -> str:
+    """One text frame: the item itself, or a JSON array of several queued items."""
+    if len(items) == 1:
+        return items[0].payload
+    return "[" + ",".join(item.payload for item in items) + "]"
+
+
+def sse_message(item: Item, named: bool = True) -> bytes:
+    """An item as an SSE message: `id:` the seq, `event:` the type (unless `named` is off)."""
+    if isinstance(item, LiveEvent):
+        return item.sse if named else item.sse_unnamed
+    return encode_sse(
+        id=item.fields.get("seq"), event=item.type if named else None, data=item.payload
+    )
+
+
+SSE_KEEPALIVE = b": keep-alive\n\n"
+SSE_KEEPALIVE_MESSAGE = encode_sse(data=dumps({"type": "ping"}))

@@ -1,31 +1,36 @@
-import json
 from typing import Any
 
-from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.mixins import UserPassesTestMixin
 from django.views.generic import TemplateView
 
-from notifications.models import Event, Stream
-from notifications.streams import InvalidStream, live_event, validate_stream
+from notifications.history import Page, recent
+from notifications.policy import Forbidden, NotAuthenticated
+from notifications.streams import InvalidStream
 
 
-class ConsoleView(LoginRequiredMixin, TemplateView):
-    """The live console: the connection state and every event of one stream, live."""
+class ConsoleView(UserPassesTestMixin, TemplateView):
+    """The live console, for staff: the connection state and every event of one stream."""
 
     template_name = "console.html"
+
+    def test_func(self) -> bool:
+        return bool(self.request.user.is_staff)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         stream = self.request.GET.get("stream") or "broadcast"
+        error = None
         try:
-            validate_stream(stream)
-        except InvalidStream:
-            stream = "broadcast"
-        head = Stream.objects.filter(key=stream).values_list("last_seq", flat=True).first() or 0
-        recent = Event.objects.filter(stream=stream, seq__gt=max(0, head - 20), seq__lte=head)
+            page = recent(self.request.user, stream, 20)
+        except InvalidStream as invalid:
+            page, error = Page(stream, refused="invalid_stream"), str(invalid)
+        except (Forbidden, NotAuthenticated):
+            page, error = Page(stream, refused="forbidden"), "You may not read this stream."
         context.update(
             stream=stream,
+            error=error,
             transport="sse" if self.request.GET.get("transport") == "sse" else "websocket",
-            history=[json.loads(live_event(event).payload) for event in recent.order_by("seq")],
-            cursors={stream: head},
+            history=page.events,
+            cursors=page.cursors,
         )
         return context

@@ -2,9 +2,6 @@ import asyncio
 import json
 
 import pytest
-from channels.auth import AuthMiddlewareStack
-from channels.routing import URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing import WebsocketCommunicator
 from django.urls import path
 
@@ -51,7 +48,9 @@ class Socket:
 
 
 async def connect(path="/ws/live/", session=None, origin="http://testserver", answer_pings=True):
-    headers = [(b"origin", origin.encode())] if origin else []
+    headers = [(b"host", b"testserver")]
+    if origin:
+        headers.append((b"origin", origin.encode()))
     if session:
         headers.append((b"cookie", f"sessionid={session}".encode()))
     communicator = WebsocketCommunicator(websocket_application(), path, headers=headers)
@@ -233,10 +232,12 @@ class EchoConsumer(LiveConsumer):
 
 async def test_app_frames_with_a_client_id_are_acknowledged_or_refused(make_user):
     _, session = await make_user("alice")
-    application = AllowedHostsOriginValidator(
-        AuthMiddlewareStack(URLRouter([path("ws/echo/", EchoConsumer.as_asgi())]))
-    )
-    headers = [(b"origin", b"http://testserver"), (b"cookie", f"sessionid={session}".encode())]
+    application = websocket_application([path("ws/echo/", EchoConsumer.as_asgi())])
+    headers = [
+        (b"host", b"testserver"),
+        (b"origin", b"http://testserver"),
+        (b"cookie", f"sessionid={session}".encode()),
+    ]
     communicator = WebsocketCommunicator(application, "/ws/echo/", headers=headers)
     assert (await communicator.connect())[0]
     socket = Socket(communicator)

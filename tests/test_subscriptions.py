@@ -6,8 +6,9 @@ from asgiref.sync import sync_to_async
 from notifications.api import apublish
 from notifications.delivery import get_layer
 from notifications.hub import get_hub
+from notifications.log import live_event, store_event
 from notifications.models import Stream
-from notifications.streams import group_name, live_event, store_event
+from notifications.streams import group_name
 from notifications.subscriptions import INVALID_CURSOR, parse_cursor
 from notifications.testing import StreamListener
 
@@ -115,7 +116,7 @@ async def test_one_layer_membership_per_process_per_stream(memory_layer):
     async with StreamListener("room:a"), StreamListener("room:a"), StreamListener("room:b"):
         hub = get_hub()
         layer = get_layer()
-        assert hub.stats() == {"streams": 2, "subscribers": 3}
+        assert hub.stats() == {"streams": 2, "subscribers": 3, "connections": 0}
         assert list(layer.groups[group_name("room:a")]) == [hub.channel_name]
 
 
@@ -124,7 +125,7 @@ async def test_idle_stream_leaves_its_group_after_lingering(memory_layer, fast_r
         pass
     hub = get_hub()
     layer = get_layer()
-    assert hub.stats() == {"streams": 1, "subscribers": 0}
+    assert hub.stats() == {"streams": 1, "subscribers": 0, "connections": 0}
     for _ in range(50):
         await asyncio.sleep(0.1)
         if not layer.groups.get(group_name("room:a")):

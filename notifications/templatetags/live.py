@@ -1,4 +1,5 @@
-"""`{% load live %}{% live_client %}`: the browser client, configured through data- attributes."""
+"""`{% load live %}`: `{% live_client %}` (the browser client, configured through data-
+attributes) and `{% recent_events %}` (a stream's last events, for the page's user only)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from notifications.conf import app_settings
+from notifications.history import Page, recent
+from notifications.policy import Forbidden, NotAuthenticated
+from notifications.streams import InvalidStream
 
 register = template.Library()
 
@@ -24,10 +28,12 @@ def live_client(
     cursors: dict[str, int] | None = None,
     websocket_url: str = "/ws/live/",
     nonce: str | None = None,
+    token: str | None = None,
 ) -> SafeString:
     """The `<script>` of `notifications/live.js`. `cursors` maps streams to the seq the page was
     rendered at, so subscriptions resume exactly there; the CSP nonce is taken from the
-    context (`csp_nonce`) or the request when not given."""
+    context (`csp_nonce`) or the request when not given. `token` authenticates without the
+    session cookie."""
     request = context.get("request")
     nonce = nonce or context.get("csp_nonce") or getattr(request, "csp_nonce", None)
     attributes: dict[str, Any] = {
@@ -41,9 +47,30 @@ def live_client(
     events_url = _events_url()
     if events_url:
         attributes["data-events-url"] = events_url
+    if token:
+        attributes["data-token"] = token
     if nonce:
         attributes["nonce"] = str(nonce)
     return format_html("<script{}></script>", flatatt(attributes))
+
+
+@register.simple_tag(takes_context=True)
+def recent_events(context: template.Context, stream: object, limit: int = 20) -> Page:
+    """`{% recent_events "room:lobby" 20 as page %}`: the stream's last events if the request's
+    user may read it (through the stream policy), else an empty page whose `refused` says why
+    ("forbidden", "not_authenticated", "invalid_stream")."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None:
+        return Page(str(stream), refused="not_authenticated")
+    try:
+        return recent(user, stream, limit)
+    except InvalidStream:
+        return Page(str(stream), refused="invalid_stream")
+    except NotAuthenticated:
+        return Page(str(stream), refused="not_authenticated")
+    except Forbidden:
+        return Page(str(stream), refused="forbidden")
 
 
 def _events_url() -> str | None:

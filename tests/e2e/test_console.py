@@ -21,7 +21,7 @@ async def wait_for_seqs(page, expected, timeout=30):
 async def test_page_shows_a_server_event_within_one_second(
     daphne, make_user, redis_layer, open_page, transport
 ):
-    _, session = await make_user("alice")
+    _, session = await make_user("alice", is_staff=True)
     server = daphne()
     page = await open_page(server, session, f"/console/?stream=broadcast&transport={transport}")
     await wait_for_state(page, "open")
@@ -38,7 +38,7 @@ async def test_page_shows_a_server_event_within_one_second(
 async def test_page_reconnects_after_a_server_restart_and_shows_every_event_once(
     daphne, make_user, redis_layer, open_page, transport
 ):
-    _, session = await make_user("alice")
+    _, session = await make_user("alice", is_staff=True)
     server = daphne(NOTIFICATIONS_SSE_KEEPALIVE="2")
     page = await open_page(server, session, f"/console/?stream=broadcast&transport={transport}")
     await wait_for_state(page, "open")
@@ -62,7 +62,7 @@ async def test_page_reconnects_after_a_server_restart_and_shows_every_event_once
 async def test_page_shows_events_published_while_redis_was_down(
     daphne, make_user, redis_layer, open_page
 ):
-    _, session = await make_user("alice")
+    _, session = await make_user("alice", is_staff=True)
     server = daphne()
     page = await open_page(server, session, "/console/?stream=broadcast")
     await wait_for_state(page, "open")

@@ -58,9 +58,9 @@ function socketClass() {
     receive(frame) {
       if (this.onmessage) this.onmessage({ data: JSON.stringify(frame) });
     }
-    drop(code = 1006) {
+    drop(code = 1006, reason = "") {
       this.readyState = 3;
-      if (this.onclose) this.onclose({ code });
+      if (this.onclose) this.onclose({ code, reason });
     }
     get latest() {
       return FakeWebSocket.instances[FakeWebSocket.instances.length - 1];
@@ -95,6 +95,19 @@ function eventSourceClass() {
   return FakeEventSource;
 }
 
+/* A window that records its listeners, so a test can fire "online". */
+function fakeWindow() {
+  const listeners = {};
+  return {
+    addEventListener(type, listener) {
+      (listeners[type] = listeners[type] || []).push(listener);
+    },
+    fire(type) {
+      (listeners[type] || []).forEach((listener) => listener({ type }));
+    },
+  };
+}
+
 function environment(overrides = {}) {
   const clock = new Clock();
   let ids = 0;
@@ -119,4 +132,4 @@ function event(stream, seq, data = {}) {
   return { type: "event", stream, seq, event: "test", data, at: "2026-01-01T00:00:00Z" };
 }
 
-module.exports = { Clock, environment, event, settle };
+module.exports = { Clock, environment, event, fakeWindow, settle };

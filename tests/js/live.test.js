@@ -2,7 +2,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const live = require("../../notifications/static/notifications/live.js");
-const { environment, event, settle } = require("./fakes.js");
+const { environment, event, fakeWindow, settle } = require("./fakes.js");
 
 function connectedClient(options = {}, overrides = {}) {
   const { env, clock } = environment(overrides);
@@ -201,6 +201,245 @@ test("a refused subscription is dropped and reported", () => {
   assert.deepEqual(sockets[1].sent, []);
 });
 
+test("an unavailable stream is re-subscribed after its own backoff, with its cursor, until it succeeds", () => {
+  const { client, clock, states, sockets } = connectedClient();
+  client.subscribe("room:a", { since: 4 });
+  client.subscribe("room:b", {});
+  sockets[0].open();
+  sockets[0].receive({ type: "subscribed", stream: "room:b", seq: 0 });
+  const unavailable = { type: "error", code: "unavailable", message: "retry later", stream: "room:a" };
+  sockets[0].receive(unavailable);
+  assert.equal(client.state, "resyncing");
+  clock.advance(49);
+  assert.equal(sockets[0].sent.length, 2);
+  clock.advance(1);
+  assert.deepEqual(sockets[0].sent.slice(2), [{ type: "subscribe", stream: "room:a", since: 4 }]);
+  sockets[0].receive(unavailable);
+  clock.advance(99);
+  assert.equal(sockets[0].sent.length, 3);
+  clock.advance(1);
+  assert.deepEqual(sockets[0].sent.slice(3), [{ type: "subscribe", stream: "room:a", since: 4 }]);
+  sockets[0].receive({ type: "subscribed", stream: "room:a", seq: 6 });
+  assert.equal(client.state, "open");
+  assert.deepEqual(states, ["connecting", "resyncing", "open"]);
+  sockets[0].receive(unavailable);
+  clock.advance(50);
+  assert.deepEqual(sockets[0].sent.slice(4), [{ type: "subscribe", stream: "room:a", since: 6 }]);
+  assert.equal(client.stats.reconnects, 0);
+});
+
+test("a rate_limited subscription waits at least retry_after before it is sent again", () => {
+  const { client, clock, sockets } = connectedClient();
+  client.subscribe("room:a", { since: 2 });
+  sockets[0].open();
+  sockets[0].receive({ type: "error", code: "rate_limited", message: "slow down", stream: "room:a", retry_after: 2 });
+  assert.equal(client.state, "resyncing");
+  clock.advance(1999);
+  assert.equal(sockets[0].sent.length, 1);
+  clock.advance(1);
+  assert.deepEqual(sockets[0].sent.slice(1), [{ type: "subscribe", stream: "room:a", since: 2 }]);
+  sockets[0].receive({ type: "subscribed", stream: "room:a", seq: 2 });
+  assert.equal(client.state, "open");
+});
+
+test("a reconnect re-subscribes at once and cancels the pending retry; the stream keeps its backoff", () => {
+  const { client, clock, sockets } = connectedClient();
+  client.subscribe("room:a", { since: 4 });
+  sockets[0].open();
+  sockets[0].receive({ type: "error", code: "unavailable", message: "retry later", stream: "room:a" });
+  sockets[0].drop();
+  assert.deepEqual(clock.pending(), [50]);
+  clock.advance(50);
+  sockets[1].open();
+  clock.advance(1000);
+  assert.deepEqual(sockets[1].sent, [{ type: "subscribe", stream: "room:a", since: 4 }]);
+  sockets[1].receive({ type: "error", code: "unavailable", message: "retry later", stream: "room:a" });
+  clock.advance(99);
+  assert.equal(sockets[1].sent.length, 1);
+  clock.advance(1);
+  assert.deepEqual(sockets[1].sent.slice(1), [{ type: "subscribe", stream: "room:a", since: 4 }]);
+  assert.equal(sockets[0].sent.length, 1);
+});
+
+test("too_many_subscriptions drops the stream, calls onError, and the client is open again", () => {
+  const { client, clock, sockets } = connectedClient();
+  const errors = [];
+  client.subscribe("room:a", { onError: (e) => errors.push(e.code) });
+  client.subscribe("room:b", {});
+  sockets[0].open();
+  sockets[0].receive({ type: "subscribed", stream: "room:b", seq: 3 });
+  assert.equal(client.state, "resyncing");
+  sockets[0].receive({ type: "error", code: "too_many_subscriptions", message: "no", stream: "room:a" });
+  assert.deepEqual(errors, ["too_many_subscriptions"]);
+  assert.equal(client.state, "open");
+  clock.advance(1000);
+  assert.equal(sockets[0].sent.length, 2);
+  sockets[0].drop();
+  clock.advance(clock.pending()[0]);
+  sockets[1].open();
+  assert.deepEqual(sockets[1].sent, [{ type: "subscribe", stream: "room:b", since: 3 }]);
+});
+
+test("an error for an application frame settles it and leaves the subscriptions alone", () => {
+  const { client, clock, sockets } = connectedClient();
+  const refused = [];
+  const errors = [];
+  client.on("refused", (frame) => refused.push(frame.client_id));
+  client.subscribe("room:a", { since: 1, onError: (e) => errors.push(e.code) });
+  const id = client.send({ type: "chat.send", text: "hi" });
+  sockets[0].open();
+  sockets[0].receive({ type: "subscribed", stream: "room:a", seq: 1 });
+  sockets[0].receive({ type: "error", code: "forbidden", message: "no", stream: "room:a", client_id: id });
+  assert.deepEqual(refused, [id]);
+  assert.deepEqual(errors, []);
+  assert.equal(client.outbox.length, 0);
+  assert.equal(client.state, "open");
+  sockets[0].drop();
+  clock.advance(clock.pending()[0]);
+  sockets[1].open();
+  assert.deepEqual(sockets[1].sent, [{ type: "subscribe", stream: "room:a", since: 1 }]);
+});
+
+test("close code 1008 ends the session: no reconnect until reconnectNow", () => {
+  const window = fakeWindow();
+  const ended = [];
+  const { client, clock, states, sockets } = connectedClient({ onEnded: (e) => ended.push(e) }, { window });
+  const events = [];
+  client.on("ended", (e) => events.push(e));
+  client.subscribe("room:a", { since: 2 });
+  sockets[0].open();
+  sockets[0].receive({ type: "subscribed", stream: "room:a", seq: 2 });
+  sockets[0].drop(1008, "session ended");
+  assert.equal(client.state, "closed");
+  assert.deepEqual(ended, [{ code: 1008, reason: "session ended" }]);
+  assert.deepEqual(events, ended);
+  assert.deepEqual(clock.pending(), []);
+  client.subscribe("room:b", {});
+  client.send({ type: "chat.send", text: "hi" });
+  window.fire("online");
+  clock.advance(60000);
+  assert.equal(sockets.length, 1);
+  assert.equal(client.state, "closed");
+  client.reconnectNow();
+  assert.equal(sockets.length, 2);
+  sockets[1].open();
+  assert.deepEqual(sockets[1].sent, [
+    { type: "subscribe", stream: "room:a", since: 2 },
+    { type: "subscribe", stream: "room:b", since: null },
+    { type: "chat.send", text: "hi", client_id: "id-1" },
+  ]);
+  assert.deepEqual(states, ["connecting", "resyncing", "open", "closed", "connecting", "resyncing"]);
+});
+
+test("after 4430 or 4431 only a connection open for 10 s resets the backoff", () => {
+  for (const code of [4430, 4431]) {
+    const { client, clock, sockets } = connectedClient({}, { random: () => 0.999 });
+    client.subscribe("room:a", {});
+    sockets[0].open();
+    sockets[0].drop(code);
+    assert.deepEqual(clock.pending(), [99]);
+    clock.advance(99);
+    sockets[1].open();
+    sockets[1].drop(code);
+    assert.deepEqual(clock.pending(), [199]);
+    clock.advance(199);
+    sockets[2].open();
+    clock.advance(9999);
+    sockets[2].drop(1006);
+    assert.deepEqual(clock.pending(), [399]);
+    clock.advance(399);
+    sockets[3].open();
+    clock.advance(10000);
+    sockets[3].drop(code);
+    assert.deepEqual(clock.pending(), [99]);
+    clock.advance(99);
+    sockets[4].open();
+    sockets[4].drop(code);
+    assert.deepEqual(clock.pending(), [199]);
+  }
+});
+
+test("other close codes reconnect, and an open resets the backoff at once", () => {
+  for (const code of [1000, 1001, 1006, 4408, 4429]) {
+    const { client, clock, sockets } = connectedClient({}, { random: () => 0.999 });
+    client.subscribe("room:a", { since: 1 });
+    sockets[0].open();
+    sockets[0].drop(code);
+    clock.advance(99);
+    sockets[1].drop(code);
+    assert.deepEqual(clock.pending(), [199]);
+    clock.advance(199);
+    sockets[2].open();
+    sockets[2].drop(code);
+    assert.deepEqual(clock.pending(), [99]);
+    assert.equal(client.state, "offline");
+  }
+});
+
+test("a token goes into the WebSocket URL, keeping its query", () => {
+  const { client, sockets } = connectedClient({ token: "a b/c+d", websocketUrl: "/ws/live/?stream=room:a" });
+  client.subscribe("room:a", {});
+  assert.equal(sockets[0].url, "wss://example.test/ws/live/?stream=room:a&token=a%20b%2Fc%2Bd");
+  const plain = connectedClient({ token: "t1" });
+  plain.client.subscribe("room:a", {});
+  assert.equal(plain.sockets[0].url, "wss://example.test/ws/live/?token=t1");
+});
+
+test("a token function is called before every connect; a promise is waited for", async () => {
+  let calls = 0;
+  const token = () => Promise.resolve(`t${++calls}`);
+  const { client, clock, sockets } = connectedClient({ token });
+  client.subscribe("room:a", {});
+  client.send({ type: "chat.send", text: "hi" });
+  assert.equal(client.state, "connecting");
+  assert.equal(sockets.length, 0);
+  await settle();
+  assert.equal(calls, 1);
+  assert.deepEqual(sockets.map((s) => s.url), ["wss://example.test/ws/live/?token=t1"]);
+  sockets[0].open();
+  sockets[0].drop();
+  clock.advance(clock.pending()[0]);
+  await settle();
+  assert.equal(calls, 2);
+  assert.equal(sockets[1].url, "wss://example.test/ws/live/?token=t2");
+  const plain = connectedClient({ token: () => "sync" });
+  plain.client.subscribe("room:a", {});
+  assert.equal(plain.sockets[0].url, "wss://example.test/ws/live/?token=sync");
+});
+
+test("a rejected or throwing token function backs off and retries", async () => {
+  const answers = [
+    () => Promise.reject(new Error("offline")),
+    () => {
+      throw new Error("no session");
+    },
+    () => Promise.resolve("ok"),
+  ];
+  const { client, clock, states, sockets } = connectedClient({ token: () => answers.shift()() });
+  client.subscribe("room:a", {});
+  await settle();
+  assert.equal(client.state, "offline");
+  assert.deepEqual(clock.pending(), [50]);
+  clock.advance(50);
+  assert.deepEqual(clock.pending(), [100]);
+  clock.advance(100);
+  await settle();
+  assert.equal(sockets.length, 1);
+  assert.equal(sockets[0].url, "wss://example.test/ws/live/?token=ok");
+  assert.equal(client.stats.reconnects, 2);
+  assert.deepEqual(states, ["connecting", "offline", "connecting", "offline", "connecting"]);
+});
+
+test("close while a token is pending opens nothing", async () => {
+  const { client, clock, sockets } = connectedClient({ token: () => Promise.resolve("late") });
+  client.subscribe("room:a", {});
+  client.close();
+  await settle();
+  assert.equal(sockets.length, 0);
+  assert.equal(client.state, "closed");
+  assert.deepEqual(clock.pending(), []);
+});
+
 test("unsubscribe and close stop everything", () => {
   const { client, clock, sockets } = connectedClient();
   const subscription = client.subscribe("room:a", {});
@@ -212,14 +451,14 @@ test("unsubscribe and close stop everything", () => {
   assert.deepEqual(clock.pending(), []);
 });
 
-function eventStream(handlers = {}, overrides = {}) {
+function eventStream(handlers = {}, overrides = {}, options = {}) {
   const { env, clock } = environment(overrides);
   const states = [];
   const seen = [];
   const stream = new live.EventStream(
     "task:9",
     { onEvent: (e) => seen.push(e.seq), ...handlers },
-    { backoffBase: 100, backoffCap: 1000, sseKeepalive: 1000, heartbeatGrace: 500 },
+    { backoffBase: 100, backoffCap: 1000, sseKeepalive: 1000, heartbeatGrace: 500, ...options },
     env,
   );
   stream.on("state", (state) => states.push(state));
@@ -299,6 +538,54 @@ test("SSE: a failed first connection is probed; 204 stops, 403 refuses, 502 retr
   }
 });
 
+test("SSE: 429 (too many connections) is retried with backoff", async () => {
+  const ends = [];
+  const fetch = () => Promise.resolve({ status: 429 });
+  const { stream, clock, sources } = eventStream({ since: 2, onEnd: (end) => ends.push(end.reason) }, { fetch });
+  sources[0].fail();
+  await settle();
+  assert.equal(stream.state, "offline");
+  assert.deepEqual(clock.pending(), [50]);
+  clock.advance(50);
+  assert.equal(sources[1].url, "https://example.test/live/events/task%3A9/?named=0&since=2");
+  sources[1].fail();
+  await settle();
+  assert.deepEqual(clock.pending(), [100]);
+  assert.deepEqual(ends, []);
+});
+
+test("SSE: a token function is called before every connection and probe", async () => {
+  let calls = 0;
+  const fetches = [];
+  const fetch = (url) => {
+    fetches.push(url);
+    return Promise.resolve({ status: 502 });
+  };
+  const { clock, sources } = eventStream({ since: 4 }, { fetch }, { token: () => Promise.resolve(`t${++calls}`) });
+  assert.equal(sources.length, 0);
+  await settle();
+  assert.equal(sources[0].url, "https://example.test/live/events/task%3A9/?named=0&since=4&token=t1");
+  sources[0].fail();
+  await settle();
+  assert.deepEqual(fetches, ["https://example.test/live/events/task%3A9/?named=0&since=4&token=t2"]);
+  clock.advance(clock.pending()[0]);
+  await settle();
+  assert.equal(sources[1].url, "https://example.test/live/events/task%3A9/?named=0&since=4&token=t3");
+  const plain = eventStream({}, {}, { token: "a/b" });
+  assert.equal(plain.sources[0].url, "https://example.test/live/events/task%3A9/?named=0&token=a%2Fb");
+});
+
+test("SSE: a rejected token backs off and retries", async () => {
+  const answers = [Promise.reject(new Error("no")), Promise.resolve("ok")];
+  const { stream, clock, sources } = eventStream({}, {}, { token: () => answers.shift() });
+  await settle();
+  assert.equal(stream.state, "offline");
+  assert.deepEqual(clock.pending(), [50]);
+  clock.advance(50);
+  await settle();
+  assert.equal(sources[0].url, "https://example.test/live/events/task%3A9/?named=0&token=ok");
+});
+
 test("SSE: silence beyond keep-alive plus grace reconnects; resync moves the cursor", async () => {
   const resyncs = [];
   const { stream, clock, sources } = eventStream({ since: 3, onResync: (r) => resyncs.push(r.reason) });
@@ -334,4 +621,8 @@ test("the script tag's data attributes configure the default client", () => {
     cursors: { "user:1": 12 },
     transport: "sse",
   });
+});
+
+test("the script tag's data-token becomes the token option", () => {
+  assert.deepEqual(live.readScriptConfig({ dataset: { token: "abc.def" } }), { token: "abc.def" });
 });

@@ -3,6 +3,7 @@
  *
  *   live.subscribe("room:lobby", { since: 12, onEvent(event) {...}, onResync(info) {...} });
  *   live.on("state", (state) => ...);   // "connecting" | "open" | "offline" | "resyncing" | "closed"
+ *   live.on("ended", ({code, reason}) => ...);   // 1008: the session ended; reconnectNow() after a new login
  *   live.send({ type: "chat.send", text: "hi" });   // queued while offline, resent until acked
  *
  * See docs/client.md for the whole API and the reconnect policy.
@@ -30,7 +31,13 @@
     heartbeatGrace: 10000,
     sseKeepalive: 15000,
     cursors: {},
+    token: null,
   };
+  var SESSION_ENDED = 1008;
+  var THROTTLED_CLOSES = [4430, 4431];
+  var STABLE_AFTER = 10000;
+  var REFUSED_SUBSCRIPTIONS = ["forbidden", "invalid_stream", "too_many_subscriptions"];
+  var RETRIED_SUBSCRIPTIONS = ["unavailable", "rate_limited"];
 
   /* Full-jitter exponential backoff: a uniform delay in [0, min(cap, base * 2^attempt)). */
   function backoffDelay(attempt, base, cap, random) {
@@ -63,6 +70,24 @@
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     }
     return url.toString();
+  }
+
+  /* Resolve the `token` option (a string, or a function returning one or a promise of one). */
+  function resolveToken(token, done, fail) {
+    var value;
+    try {
+      value = typeof token === "function" ? token() : token;
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (value && typeof value.then === "function") value.then(done, fail);
+    else done(value);
+  }
+
+  function withToken(url, token) {
+    if (token === null || token === undefined || token === "") return url;
+    return url + (url.indexOf("?") === -1 ? "?" : "&") + "token=" + encodeURIComponent(token);
   }
 
   function call(handler, value) {
@@ -133,8 +158,12 @@
     this.socket = null;
     this.reconnectTimer = null;
     this.heartbeatTimer = null;
+    this.stableTimer = null;
+    this.pendingConnect = null;
     this.heartbeat = this.options.heartbeat;
     this.stopped = false;
+    this.ended = false;
+    this.throttled = false;
     this.stats = { duplicates: 0, gaps: 0, reconnects: 0 };
     var self = this;
     if (this.env.window) {
@@ -153,12 +182,14 @@
       entry = { stream: stream, cursor: since === undefined ? null : since, handlers: [], ready: false };
       entry.gapPending = false;
       entry.resyncs = 0;
+      entry.retryAttempt = 0;
+      entry.retryTimer = null;
       this.streams.set(stream, entry);
       if (this.isOpen()) this.sendSubscribe(entry);
     }
     entry.handlers.push(handlers);
     this.stopped = false;
-    if (!this.socket && this.reconnectTimer === null) this.connect();
+    this.connectIfIdle();
     var self = this;
     return {
       stream: stream,
@@ -170,6 +201,7 @@
           return h !== handlers;
         });
         if (entry.handlers.length === 0 && self.streams.get(stream) === entry) {
+          self.cancelRetry(entry);
           self.streams.delete(stream);
           if (self.isOpen()) self.transmit({ type: "unsubscribe", stream: stream });
         }
@@ -188,18 +220,44 @@
     if (!item.client_id) item.client_id = newId(this.env);
     this.outbox.push(item);
     if (this.isOpen()) this.transmit(item);
-    else if (!this.socket && this.reconnectTimer === null) this.connect();
+    else this.connectIfIdle();
     return item.client_id;
+  };
+
+  /* Connect unless a connection is open, under way or scheduled, or the session ended. */
+  Client.prototype.connectIfIdle = function () {
+    if (this.ended || this.socket || this.reconnectTimer !== null || this.pendingConnect !== null) return;
+    this.connect();
   };
 
   Client.prototype.isOpen = function () {
     return this.socket !== null && this.socket.readyState === 1;
   };
 
+  /* Resolve the token, then open the socket; a failed token counts as a failed attempt. */
   Client.prototype.connect = function () {
+    var self = this;
+    var request = {};
     this.clearTimers();
     this.setState("connecting");
-    var socket = new this.env.WebSocket(this.url, [SUBPROTOCOL]);
+    this.pendingConnect = request;
+    resolveToken(
+      this.options.token,
+      function (token) {
+        if (self.pendingConnect !== request) return;
+        self.pendingConnect = null;
+        self.openSocket(withToken(self.url, token));
+      },
+      function () {
+        if (self.pendingConnect !== request) return;
+        self.pendingConnect = null;
+        self.scheduleReconnect();
+      },
+    );
+  };
+
+  Client.prototype.openSocket = function (url) {
+    var socket = new this.env.WebSocket(url, [SUBPROTOCOL]);
     var self = this;
     this.socket = socket;
     socket.onopen = function () {
@@ -215,7 +273,7 @@
   };
 
   Client.prototype.onOpen = function () {
-    this.attempt = 0;
+    this.resetBackoff();
     this.armHeartbeat();
     var self = this;
     this.streams.forEach(function (entry) {
@@ -225,6 +283,21 @@
       self.transmit(item);
     });
     this.updateState();
+  };
+
+  /* After a 4430/4431 close only a connection that stays open STABLE_AFTER ms resets the
+   * backoff, so a refused client does not loop open, close, reconnect at once. */
+  Client.prototype.resetBackoff = function () {
+    var self = this;
+    if (!this.throttled) {
+      this.attempt = 0;
+      return;
+    }
+    this.stableTimer = this.env.setTimeout(function () {
+      self.stableTimer = null;
+      self.throttled = false;
+      self.attempt = 0;
+    }, STABLE_AFTER);
   };
 
   Client.prototype.onMessage = function (text) {
@@ -257,6 +330,7 @@
         entry.cursor = entry.cursor === null ? frame.seq : Math.max(entry.cursor, frame.seq);
         entry.ready = true;
         entry.gapPending = false;
+        entry.retryAttempt = 0;
         this.updateState();
         break;
       case "resync":
@@ -323,14 +397,41 @@
   Client.prototype.handleError = function (entry, frame) {
     if (frame.client_id) {
       this.settle(frame.client_id, frame);
-    } else if (entry && (frame.code === "forbidden" || frame.code === "invalid_stream")) {
-      this.streams.delete(entry.stream);
-      entry.handlers.forEach(function (handlers) {
-        call(handlers.onError, frame);
-      });
-      this.updateState();
+    } else if (entry && REFUSED_SUBSCRIPTIONS.indexOf(frame.code) !== -1) {
+      this.refuseSubscription(entry, frame);
+    } else if (entry && RETRIED_SUBSCRIPTIONS.indexOf(frame.code) !== -1) {
+      this.retrySubscription(entry, frame);
     }
     this.emit("error", frame);
+  };
+
+  Client.prototype.refuseSubscription = function (entry, frame) {
+    this.cancelRetry(entry);
+    this.streams.delete(entry.stream);
+    entry.handlers.forEach(function (handlers) {
+      call(handlers.onError, frame);
+    });
+    this.updateState();
+  };
+
+  /* Subscribe again after the stream's own backoff, and at least `retry_after` seconds. */
+  Client.prototype.retrySubscription = function (entry, frame) {
+    var self = this;
+    var options = this.options;
+    var delay = backoffDelay(entry.retryAttempt++, options.backoffBase, options.backoffCap, this.env.random);
+    if (typeof frame.retry_after === "number") delay = Math.max(delay, frame.retry_after * 1000);
+    this.cancelRetry(entry);
+    entry.ready = false;
+    entry.retryTimer = this.env.setTimeout(function () {
+      entry.retryTimer = null;
+      if (self.streams.get(entry.stream) === entry) self.sendSubscribe(entry);
+    }, delay);
+    this.updateState();
+  };
+
+  Client.prototype.cancelRetry = function (entry) {
+    if (entry.retryTimer !== null) this.env.clearTimeout(entry.retryTimer);
+    entry.retryTimer = null;
   };
 
   Client.prototype.settle = function (clientId, frame) {
@@ -341,6 +442,7 @@
   };
 
   Client.prototype.sendSubscribe = function (entry) {
+    this.cancelRetry(entry);
     entry.ready = false;
     this.transmit({ type: "subscribe", stream: entry.stream, since: entry.cursor });
   };
@@ -363,6 +465,7 @@
     if (this.heartbeatTimer !== null) this.env.clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = this.env.setTimeout(function () {
       self.heartbeatTimer = null;
+      self.clearTimers();
       self.emit("timeout", { after: self.heartbeat + self.options.heartbeatGrace });
       self.dropSocket(4000, "heartbeat timeout");
       self.scheduleReconnect();
@@ -370,19 +473,35 @@
   };
 
   Client.prototype.onClose = function (event) {
+    var code = event && event.code;
     this.socket = null;
     this.clearTimers();
     if (this.stopped) {
       this.setState("closed");
       return;
     }
-    this.emit("close", { code: event && event.code });
+    this.emit("close", { code: code });
+    if (code === SESSION_ENDED) {
+      this.endSession({ code: code, reason: event.reason || "" });
+      return;
+    }
+    if (THROTTLED_CLOSES.indexOf(code) !== -1) this.throttled = true;
     this.scheduleReconnect();
+  };
+
+  /* The server ended the session (logout, expiry, revoked token): reconnecting would be
+   * refused, so stay closed until the page calls reconnectNow(). */
+  Client.prototype.endSession = function (detail) {
+    this.ended = true;
+    this.setState("closed");
+    this.emit("ended", detail);
+    call(this.options.onEnded, detail);
   };
 
   Client.prototype.dropSocket = function (code, reason) {
     var socket = this.socket;
     this.socket = null;
+    this.pendingConnect = null;
     if (socket) {
       socket.onopen = socket.onmessage = socket.onclose = null;
       try {
@@ -401,13 +520,19 @@
   Client.prototype.reconnectNow = function () {
     this.dropSocket(1000, "reconnect");
     this.attempt = 0;
+    this.ended = false;
     this.connect();
   };
 
   Client.prototype.clearTimers = function () {
+    var self = this;
     if (this.heartbeatTimer !== null) this.env.clearTimeout(this.heartbeatTimer);
     if (this.reconnectTimer !== null) this.env.clearTimeout(this.reconnectTimer);
-    this.heartbeatTimer = this.reconnectTimer = null;
+    if (this.stableTimer !== null) this.env.clearTimeout(this.stableTimer);
+    this.heartbeatTimer = this.reconnectTimer = this.stableTimer = null;
+    this.streams.forEach(function (entry) {
+      self.cancelRetry(entry);
+    });
   };
 
   Client.prototype.close = function () {
@@ -430,6 +555,7 @@
     this.state = "closed";
     this.attempt = 0;
     this.source = null;
+    this.pendingConnect = null;
     this.opened = false;
     this.reconnectTimer = null;
     this.heartbeatTimer = null;
@@ -439,19 +565,45 @@
   }
   EventStream.prototype = Object.create(Emitter.prototype);
 
-  EventStream.prototype.url = function () {
+  EventStream.prototype.url = function (token) {
     var query = "named=0";
     if (this.cursor !== null) query += "&since=" + encodeURIComponent(this.cursor);
     var path = this.options.eventsUrl + encodeURIComponent(this.stream) + "/?" + query;
-    return absoluteUrl(path, this.env, false);
+    return withToken(absoluteUrl(path, this.env, false), token);
+  };
+
+  /* Resolve the token, then call `connect` with the URL; a failed token counts as a failed
+   * connection. */
+  EventStream.prototype.withUrl = function (connect) {
+    var self = this;
+    var request = {};
+    this.pendingConnect = request;
+    resolveToken(
+      this.options.token,
+      function (token) {
+        if (self.pendingConnect !== request || self.finished) return;
+        self.pendingConnect = null;
+        connect.call(self, self.url(token));
+      },
+      function () {
+        if (self.pendingConnect !== request || self.finished) return;
+        self.pendingConnect = null;
+        self.setState("offline");
+        self.scheduleReconnect();
+      },
+    );
   };
 
   EventStream.prototype.open = function () {
-    var self = this;
     this.clearTimers();
     this.setState("connecting");
     this.opened = false;
-    var source = new this.env.EventSource(this.url(), { withCredentials: true });
+    this.withUrl(this.openSource);
+  };
+
+  EventStream.prototype.openSource = function (url) {
+    var self = this;
+    var source = new this.env.EventSource(url, { withCredentials: true });
     this.source = source;
     source.onopen = function () {
       if (source !== self.source) return;
@@ -535,12 +687,16 @@
   };
 
   /* EventSource hides the status of a failed connection: ask once, to tell "finished" (204)
-   * and "refused" (401/403/404) from a transient failure worth retrying. */
+   * and "refused" (401/403/404) from a transient failure worth retrying (429, 5xx, …). */
   EventStream.prototype.probe = function () {
+    this.withUrl(this.fetchStatus);
+  };
+
+  EventStream.prototype.fetchStatus = function (url) {
     var self = this;
     var controller = typeof AbortController !== "undefined" ? new AbortController() : null;
     this.env
-      .fetch(this.url(), {
+      .fetch(url, {
         credentials: "same-origin",
         headers: { Accept: "text/event-stream" },
         signal: controller ? controller.signal : undefined,
@@ -600,6 +756,7 @@
 
   EventStream.prototype.finish = function (reason) {
     this.finished = true;
+    this.pendingConnect = null;
     this.clearTimers();
     this.closeSource();
     this.setState("closed");
@@ -628,6 +785,7 @@
     if (data.sseKeepalive) config.sseKeepalive = Number(data.sseKeepalive) * 1000;
     if (data.backoffBase) config.backoffBase = Number(data.backoffBase);
     if (data.backoffCap) config.backoffCap = Number(data.backoffCap);
+    if (data.token) config.token = data.token;
     if (data.cursors) {
       try {
         config.cursors = JSON.parse(data.cursors);

@@ -1,0 +1,1 @@
+"""The inbox: per-user notifications on `user:<pk>` and `broadcast`."""

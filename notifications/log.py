@@ -1,0 +1,177 @@
+"""The event log: per-stream gapless seqs, history reads and retention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+
+from notifications.wire import LiveEvent
+
+
+class Stream(models.Model):
+    """The head of one stream's log: the last allocated seq and the retention mark."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    last_seq = models.BigIntegerField(default=0)
+    pruned_seq = models.BigIntegerField(
+        default=0, help_text="Events up to this seq were deleted by retention."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Event(models.Model):
+    """One persisted event; `(stream, seq)` is its cursor."""
+
+    stream = models.CharField(max_length=200)
+    seq = models.BigIntegerField()
+    type = models.CharField(max_length=100)
+    data = models.JSONField(encoder=DjangoJSONEncoder, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["stream", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "seq"], name="notifications_event_cursor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream}#{self.seq} {self.type}"
+
+    def as_live_event(self) -> LiveEvent:
+        return LiveEvent.create(
+            self.stream, self.seq, self.type, self.data, self.created_at.isoformat()
+        )
+
+
+def allocate_seq(stream: str, using: str) -> int:
+    """Take the stream's next seq; the row stays locked until the transaction ends."""
+    connection = connections[using]
+    now = timezone.now()
+    if (
+        connection.vendor in ("postgresql", "sqlite")
+        and connection.features.can_return_columns_from_insert
+    ):
+        table = connection.ops.quote_name(Stream._meta.db_table)
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (key, last_seq, pruned_seq, created_at, updated_at) "
+                "VALUES (%s, 1, 0, %s, %s) ON CONFLICT (key) DO UPDATE SET "
+                f"last_seq = {table}.last_seq + 1, updated_at = excluded.updated_at "
+                "RETURNING last_seq",
+                [stream, stamp, stamp],
+            )
+            row = cursor.fetchone()
+        return int(row[0])
+    return _allocate_seq_portably(stream, using, now)
+
+
+def _allocate_seq_portably(stream: str, using: str, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    streams = Stream.objects.using(using).filter(key=stream)
+    if not streams.update(last_seq=F("last_seq") + 1, updated_at=now):
+        try:
+            with transaction.atomic(using=using):
+                Stream.objects.using(using).create(key=stream, last_seq=1, updated_at=now)
+            return 1
+        except IntegrityError:
+            streams.update(last_seq=F("last_seq") + 1, updated_at=now)
+    return int(streams.values_list("last_seq", flat=True).get())
+
+
+def store_event(stream: str, type: str, data: Any, using: str | None = None) -> Event:
+    using = using or router.db_for_write(Event)
+    with transaction.atomic(using=using):
+        seq = allocate_seq(stream, using)
+        return Event.objects.using(using).create(stream=stream, seq=seq, type=type, data=data)
+
+
+def live_event(event: Event) -> LiveEvent:
+    return event.as_live_event()
+
+
+@dataclass(slots=True)
+class History:
+    head: int
+    pruned: int
+    events: list[LiveEvent]
+
+
+def read_marks(stream: str) -> tuple[int, int]:
+    """The stream's head (last seq) and retention mark; (0, 0) for a stream never written."""
+    row = Stream.objects.filter(key=stream).values_list("last_seq", "pruned_seq").first()
+    return row if row else (0, 0)
+
+
+def read_history(stream: str, after: int | None, limit: int) -> History:
+    """The stream's head and retention mark, and up to `limit` events after the cursor."""
+    head, pruned = read_marks(stream)
+    if after is None or after >= head or after < pruned:
+        return History(head, pruned, [])
+    events = Event.objects.filter(stream=stream, seq__gt=after).order_by("seq")[:limit]
+    return History(head, pruned, [event.as_live_event() for event in events])
+
+
+def read_heads(streams: list[str], chunk: int = 500) -> dict[str, int]:
+    heads: dict[str, int] = {}
+    for start in range(0, len(streams), chunk):
+        rows = Stream.objects.filter(key__in=streams[start : start + chunk])
+        heads.update(rows.values_list("key", "last_seq"))
+    return heads
+
+
+def read_events(
+    stream: str, after: int, upto: int | None = None, limit: int = 1000
+) -> list[LiveEvent]:
+    events = Event.objects.filter(stream=stream, seq__gt=after)
+    if upto is not None:
+        events = events.filter(seq__lte=upto)
+    return [event.as_live_event() for event in events.order_by("seq")[:limit]]
+
+
+def read_last_event(stream: str) -> tuple[int, str] | None:
+    """The seq and type of the stream's last stored event."""
+    return Event.objects.filter(stream=stream).order_by("-seq").values_list("seq", "type").first()
+
+
+def stream_filter(kind: str) -> Q:
+    """The streams of one kind: `kind` itself and `kind:<name>`."""
+    return Q(stream=kind) | Q(stream__startswith=kind + ":")
+
+
+def prune_events(
+    before: datetime, stream: str | None = None, *, only: Q | None = None
+) -> dict[str, int]:
+    """Delete each stream's events published before `before`, as a prefix of its log, and
+    record the mark so that readers with older cursors get `resync`. Returns {stream: mark}."""
+    old = Event.objects.filter(created_at__lt=before)
+    if stream is not None:
+        old = old.filter(stream=stream)
+    if only is not None:
+        old = old.filter(only)
+    marks = dict(old.values("stream").annotate(upto=Max("seq")).values_list("stream", "upto"))
+    for key, upto in marks.items():
+        with transaction.atomic():
+            Stream.objects.filter(key=key, pruned_seq__lt=upto).update(pruned_seq=upto)
+            Event.objects.filter(stream=key, seq__lte=upto).delete()
+    return marks
+
+
+aread_history = sync_to_async(read_history)
+aread_heads = sync_to_async(read_heads)
+aread_events = sync_to_async(read_events)
+aread_last_event = sync_to_async(read_last_event)

@@ -1,0 +1,1 @@
+"""Long tasks: their `task:<id>` streams of progress, output and a terminal state."""
