@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml requirements/base.txt requirements/test.txt requirement
 run: setup
 	$(BIN)/python manage.py migrate --noinput
 	PORT=$(PORT) $(BIN)/python -m project.demo_account
-	$(BIN)/python -m daphne -b 127.0.0.1 -p $(PORT) project.asgi:application
+	$(BIN)/python -m notifications.server -b 127.0.0.1 -p $(PORT) project.asgi:application
 
 test: setup
 	scripts/ensure-test-tools

@@ -31,6 +31,7 @@ from notifications.wire import PROTOCOL_VERSION, SUBPROTOCOL, Control, control, 
 logger = logging.getLogger("notifications")
 
 CLOSE_SESSION_ENDED = 1008
+CLOSE_SESSION_ENDED_FALLBACK = 4008
 CLOSE_HEARTBEAT_TIMEOUT = 4408
 CLOSE_TOO_SLOW = 4429
 CLOSE_TOO_MANY_CONNECTIONS = 4430
@@ -295,7 +296,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None:
         self._shutdown()
-        await super().close(code, reason)
+        try:
+            await super().close(code, reason)
+        except Exception:
+            if code != CLOSE_SESSION_ENDED:
+                raise
+            await super().close(CLOSE_SESSION_ENDED_FALLBACK, reason)
 
     def _subscribe(self, stream: str, since: object) -> None:
         assert self.connection is not None

@@ -83,6 +83,7 @@ class Hub:
         self.flusher = Flusher(loop)
         self._groups_refreshed = time.monotonic()
         self._revalidated = time.monotonic()
+        self._resynced = time.monotonic()
         self._probe_id = 0
         self._probe_sent_at: float | None = None
         self._probed = time.monotonic()
@@ -368,7 +369,13 @@ class Hub:
     async def _maintenance_loop(self) -> None:
         try:
             while True:
-                await asyncio.sleep(app_settings.RESYNC_INTERVAL)
+                await asyncio.sleep(
+                    min(
+                        app_settings.RESYNC_INTERVAL,
+                        app_settings.LAYER_HEALTH_INTERVAL,
+                        app_settings.SESSION_REVALIDATE_INTERVAL,
+                    )
+                )
                 try:
                     await self._maintain()
                 except asyncio.CancelledError:
@@ -405,7 +412,9 @@ class Hub:
         if now - self._revalidated >= app_settings.SESSION_REVALIDATE_INTERVAL:
             self._revalidated = now
             self._spawn(self._revalidate())
-        await self._resync()
+        if now - self._resynced >= app_settings.RESYNC_INTERVAL:
+            self._resynced = now
+            await self._resync()
 
     async def _probe_layer(self) -> None:
         """Send ourselves a message; if the last one never came back, the layer's connection

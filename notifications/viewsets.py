@@ -6,7 +6,13 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from rest_framework import permissions, status, views, viewsets
-from rest_framework.exceptions import NotAuthenticated, NotFound, ParseError, PermissionDenied
+from rest_framework.exceptions import (
+    NotAuthenticated,
+    NotFound,
+    ParseError,
+    PermissionDenied,
+    ValidationError,
+)
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -53,7 +59,7 @@ class StreamEventViewSet(viewsets.ViewSet):
         try:
             event = publish(key, values["event"], values["data"], persist=values["persist"])
         except InvalidEventData as error:
-            raise ParseError({"data": [str(error)]}) from error
+            raise ValidationError({"data": [str(error)]}) from error
         return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)
 
     def _publishable(self, request: Request, stream: str) -> str:

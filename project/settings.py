@@ -6,6 +6,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from notifications.conf import DEFAULTS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "demo-only-insecure-key-change-me")
@@ -113,17 +115,12 @@ else:
 
 NOTIFICATIONS = {
     key: (int if value.isdigit() else float)(value)
-    for key in (
-        "HEARTBEAT_INTERVAL",
-        "HEARTBEAT_TIMEOUT",
-        "SSE_KEEPALIVE",
-        "RESYNC_INTERVAL",
-        "STREAM_LINGER",
-        "MAX_BUFFERED_EVENTS",
-        "MAX_UNACKED_BYTES",
-    )
-    if (value := os.environ.get(f"NOTIFICATIONS_{key}"))
+    for key, default in DEFAULTS.items()
+    if isinstance(default, int | float) and (value := os.environ.get(f"NOTIFICATIONS_{key}"))
 }
+
+if os.environ.get("NOTIFICATIONS_ALLOWED_ORIGINS"):
+    NOTIFICATIONS["ALLOWED_ORIGINS"] = os.environ["NOTIFICATIONS_ALLOWED_ORIGINS"].split(",")
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="index"),
     path("console/", ConsoleView.as_view(), name="console"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("live/", include("notifications.urls")),
     path("api/", include("notifications.api_urls")),
 ]

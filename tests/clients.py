@@ -9,6 +9,54 @@ from typing import Any
 
 import httpx
 import websockets
+from asgiref.sync import sync_to_async
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+
+CSRF = "a" * 32
+
+
+def _create_logged_in_users(count: int) -> list[tuple[Any, str]]:
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(username=f"user{n}") for n in range(count)
+    )
+    sessions = []
+    for user in users:
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        sessions.append((user, store.session_key))
+    return sessions
+
+
+async def logged_in_users(count: int) -> list[tuple[Any, str]]:
+    """`count` users, each with a logged-in session key (in bulk, faster than logging in)."""
+    return await sync_to_async(_create_logged_in_users)(count)
+
+
+async def publish_via(server: Any, session: str, stream: str, type: str, data: Any = None) -> Any:
+    """Publish through a server process's REST API, as staff."""
+    async with httpx.AsyncClient(cookies={"sessionid": session, "csrftoken": CSRF}) as client:
+        response = await client.post(
+            f"{server.http}/api/streams/{stream}/events/",
+            json={"event": type, "data": data},
+            headers={"X-CSRFToken": CSRF},
+        )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def post_form(server: Any, session: str | None, path: str, **fields: str) -> httpx.Response:
+    """A POST with the session cookie and a CSRF token, as a browser form would send it."""
+    cookies = {"csrftoken": CSRF, **({"sessionid": session} if session else {})}
+    async with httpx.AsyncClient(cookies=cookies) as client:
+        return await client.post(
+            server.http + path,
+            data={"csrfmiddlewaretoken": CSRF, **fields},
+            headers={"Referer": server.http + "/"},
+        )
 
 
 class WebSocketClient:
@@ -61,6 +109,13 @@ class WebSocketClient:
                 frame = await self.frames.get()
                 if not types or frame["type"] in types:
                     return frame
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The frames received and not read yet."""
+        frames = []
+        while not self.frames.empty():
+            frames.append(self.frames.get_nowait())
+        return frames
 
     async def events(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         return [await self.next("event", "resync", timeout=timeout) for _ in range(count)]
@@ -136,6 +191,15 @@ class SseClient:
                 elif name == "retry":
                     self.retry = int(value)
         raise EOFError("the stream ended")
+
+    async def until_end(self, timeout: float = 5.0) -> list[SseMessage]:
+        """The messages up to the end of the response (TimeoutError if it does not end)."""
+        messages = []
+        try:
+            while True:
+                messages.append(await self.next(timeout))
+        except EOFError:
+            return messages
 
     async def close(self) -> None:
         await self.response.aclose()

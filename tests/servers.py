@@ -147,7 +147,7 @@ class DaphneServer:
         return [
             sys.executable,
             "-m",
-            "daphne",
+            "notifications.server",
             "-b",
             "127.0.0.1",
             "-p",

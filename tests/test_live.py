@@ -7,29 +7,12 @@ import time
 import httpx
 import pytest
 import websockets
-from asgiref.sync import sync_to_async
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.contrib.sessions.backends.db import SessionStore
 
 from notifications.api import apublish
 from notifications.models import Room
-from tests.clients import SseClient, WebSocketClient
+from tests.clients import SseClient, WebSocketClient, logged_in_users, publish_via
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
-
-CSRF = "a" * 32
-
-
-async def publish_via(server, session, stream, type, data=None):
-    """Publish through a server process's REST API, as staff."""
-    async with httpx.AsyncClient(cookies={"sessionid": session, "csrftoken": CSRF}) as client:
-        response = await client.post(
-            f"{server.http}/api/streams/{stream}/events/",
-            json={"event": type, "data": data},
-            headers={"X-CSRFToken": CSRF},
-        )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def seqs(frames):
@@ -262,25 +245,10 @@ async def test_idle_connections_outlive_the_redis_socket_timeout(daphne, make_us
     assert "TimeoutError" not in log and "channel layer failed" not in log, log
 
 
-def create_logged_in_users(count):
-    users = get_user_model().objects.bulk_create(
-        get_user_model()(username=f"user{n}") for n in range(count)
-    )
-    sessions = []
-    for user in users:
-        store = SessionStore()
-        store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        store.create()
-        sessions.append((user, store.session_key))
-    return sessions
-
-
 async def test_mass_disconnect_leaves_no_stale_group_members(daphne, redis):
     """500 WebSocket and 200 SSE readers of their own streams leave at once (three in four SSE
     readers send `Accept: text/event-stream` as browsers do, the others do not)."""
-    users = await sync_to_async(create_logged_in_users)(700)
+    users = await logged_in_users(700)
     server = daphne()
     sockets = await asyncio.gather(
         *(

@@ -6,10 +6,10 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.core.asgi import get_asgi_application
 
+from notifications import views
 from notifications.api import apublish
 from notifications.hub import get_hub
 from notifications.routing import http_application
-from notifications import views
 from notifications.views import StreamView
 
 pytestmark = pytest.mark.django_db(transaction=True)

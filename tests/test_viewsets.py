@@ -1,8 +1,10 @@
+import httpx
 import pytest
 from rest_framework.test import APIClient
 
 from notifications.api import publish
 from notifications.models import Event, Stream
+from tests.clients import CSRF
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +81,50 @@ def test_invalid_publish_bodies_are_400_and_store_nothing(staff, body):
     response = client_for(staff).post("/api/streams/broadcast/events/", body, format="json")
     assert response.status_code == 400
     assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [r'{"text": "nul \u0000 inside"}', r'{"key\u0000": 1}', r'["lone \ud800"]', r'"\udfff"'],
+)
+def test_data_no_database_can_store_is_a_400_that_says_why(staff, data):
+    response = client_for(staff).post(
+        "/api/streams/broadcast/events/",
+        '{"event": "x", "data": ' + data + "}",
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "NUL" in response.json()["data"][0]
+    assert not Event.objects.exists()
+
+
+def test_a_body_over_the_publish_limit_is_a_413_in_json(staff, settings):
+    settings.NOTIFICATIONS = {"MAX_PUBLISH_BYTES": 1000}
+    small = {"event": "x", "data": "y" * 500}
+    large = {"event": "x", "data": "y" * 2000}
+    assert (
+        client_for(staff).post("/api/streams/broadcast/events/", small, format="json").status_code
+        == 201
+    )
+    response = client_for(staff).post("/api/streams/broadcast/events/", large, format="json")
+    assert response.status_code == 413
+    assert "1000 bytes" in response.json()["detail"]
+    assert Event.objects.count() == 1
+
+
+@pytest.mark.live
+@pytest.mark.django_db(transaction=True)
+async def test_bad_publish_bodies_over_a_real_server_answer_in_json(daphne, make_user):
+    _, staff_session = await make_user("staff", is_staff=True)
+    server = daphne(NOTIFICATIONS_MAX_PUBLISH_BYTES="4096")
+    cookies = {"sessionid": staff_session, "csrftoken": CSRF}
+    headers = {"X-CSRFToken": CSRF, "Content-Type": "application/json"}
+    url = f"{server.http}/api/streams/broadcast/events/"
+    async with httpx.AsyncClient(cookies=cookies, headers=headers) as http:
+        nul = await http.post(url, content=b'{"event": "x", "data": "a\\u0000b"}')
+        surrogate = await http.post(url, content=b'{"event": "x", "data": "\\ud83d"}')
+        large = await http.post(url, content=b'{"event": "x", "data": "' + b"y" * 5000 + b'"}')
+        fine = await http.post(url, content=b'{"event": "x", "data": "ok"}')
+    assert (nul.status_code, surrogate.status_code, large.status_code) == (400, 400, 413)
+    assert all(r.headers["content-type"] == "application/json" for r in (nul, surrogate, large))
+    assert fine.status_code == 201 and fine.json()["seq"] == 1

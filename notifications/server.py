@@ -1,0 +1,77 @@
+"""daphne, with the WebSocket protocol options the live transports rely on:
+
+    python -m notifications.server -b 127.0.0.1 -p 8000 mysite.asgi:application
+
+takes every daphne option, and changes four defaults: TCP endpoints get a listen backlog of
+1024 (daphne's 50 refuses connections when many clients reconnect at once); a protocol
+violation (invalid UTF-8, an oversized message) is answered with a close frame (1007, 1009)
+instead of a dropped TCP connection; and a client has HEARTBEAT_TIMEOUT seconds, not one, to
+read what was sent before a close frame (a slow reader still gets its 4429); and the server may
+close with 1008 (policy violation: the session ended).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from daphne.cli import CommandLineInterface
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
+from twisted.internet import reactor
+
+BACKLOG = 1024
+PROTOCOL_CLOSE_CODES = frozenset({1001, 1008, 1011})
+
+
+class LiveWebSocketProtocol(WebSocketProtocol):  # type: ignore[misc]
+    def serverClose(self, code: int | None = None) -> None:
+        """Close codes the protocol defines for servers (1008 policy violation, …), which
+        autobahn only lets its own failures send."""
+        if code in PROTOCOL_CLOSE_CODES:
+            self.sendCloseFrame(code=code, isReply=False)
+        else:
+            super().serverClose(code)
+
+
+def with_backlog(endpoint: str, backlog: int = BACKLOG) -> str:
+    if endpoint.startswith("tcp:") and ":backlog=" not in endpoint:
+        return f"{endpoint}:backlog={backlog}"
+    return endpoint
+
+
+class LiveServer(Server):  # type: ignore[misc]
+    def __init__(self, *args: Any, endpoints: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, endpoints=[with_backlog(e) for e in endpoints], **kwargs)
+
+    def run(self) -> None:
+        reactor.callWhenRunning(self.set_websocket_options)
+        super().run()
+
+    def set_websocket_options(self) -> None:
+        self.ws_factory.protocol = LiveWebSocketProtocol
+        self.ws_factory.setProtocolOptions(
+            failByDrop=False, closeHandshakeTimeout=close_handshake_timeout()
+        )
+
+
+def close_handshake_timeout() -> float:
+    try:
+        from notifications.conf import app_settings
+
+        return app_settings.HEARTBEAT_TIMEOUT
+    except Exception:
+        return 20.0
+
+
+class LiveCommandLineInterface(CommandLineInterface):  # type: ignore[misc]
+    description = "daphne for django-live-notifications"
+    server_class = LiveServer
+
+
+def main(argv: list[str] | None = None) -> None:
+    LiveCommandLineInterface().run(sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    main()
