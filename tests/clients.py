@@ -110,6 +110,13 @@ class WebSocketClient:
                 if not types or frame["type"] in types:
                     return frame
 
+    async def closed_or_welcomed(self) -> bool:
+        """True once `welcome` arrives, False if the server closes the socket first."""
+        welcome = asyncio.ensure_future(self.next("welcome"))
+        await asyncio.wait([welcome, self.closed], return_when=asyncio.FIRST_COMPLETED)
+        welcome.cancel()
+        return not self.closed.done()
+
     def pending(self) -> list[dict[str, Any]]:
         """The frames received and not read yet."""
         frames = []

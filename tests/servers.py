@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -175,3 +176,60 @@ class DaphneServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+class PartitionableProxy:
+    """A TCP proxy to a server, run on the test's event loop. `partition()` cuts the path
+    silently: the connections stay open on both sides and bytes vanish, as on a network that
+    drops packets; `heal()` lets new connections through again, while the connections that
+    were cut stay dead (the server dropped its side long ago)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.cut = False
+        self._server: asyncio.Server | None = None
+        self._links: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter, list[bool]]] = []
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def partition(self) -> None:
+        self.cut = True
+        for _, _, dead in self._links:
+            dead[0] = True
+
+    def heal(self) -> None:
+        self.cut = False
+        for _, upstream, _ in self._links:
+            upstream.close()
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for client, upstream, _ in self._links:
+            client.close()
+            upstream.close()
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        dead = [self.cut]
+        self._links.append((writer, up_writer, dead))
+        await asyncio.gather(
+            self._pump(reader, up_writer, dead),
+            self._pump(up_reader, writer, dead),
+            return_exceptions=True,
+        )
+
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dead: list[bool]
+    ) -> None:
+        while data := await reader.read(65536):
+            if not dead[0]:
+                writer.write(data)
+                await writer.drain()
