@@ -4,7 +4,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
-from notifications.api import apublish, publish
+from notifications.api import EphemeralEvent, InvalidEventData, apublish, publish
 from notifications.models import Event
 from notifications.testing import StreamListener
 
@@ -55,6 +55,25 @@ async def test_ephemeral_events_are_delivered_but_not_stored():
         messages = await listener.take(2)
     assert [(m["seq"], m["data"]) for m in messages] == [(None, {"user": 1}), (None, {"user": 2})]
     assert await Event.objects.acount() == 0
+
+
+async def test_an_ephemeral_publish_returns_an_ephemeral_event_not_an_unsaved_row():
+    sent = await apublish("room:a", "typing", {"user": 1}, persist=False)
+    also = await sync_to_async(publish)("room:a", "typing", persist=False)
+    stored = await apublish("room:a", "chat.message")
+    for ephemeral in (sent, also):
+        assert isinstance(ephemeral, EphemeralEvent) and not isinstance(ephemeral, Event)
+        assert (ephemeral.stream, ephemeral.type, ephemeral.seq) == ("room:a", "typing", None)
+    assert sent.data == {"user": 1} and sent.created_at is not None
+    assert isinstance(stored, Event) and stored.seq == 1
+
+
+@pytest.mark.parametrize("data", [{"t": "a\u0000b"}, ["\ud800"], {"\udfff": 1}])
+def test_data_no_database_can_store_is_refused_before_anything_is_stored(data):
+    with pytest.raises(InvalidEventData):
+        publish("room:a", "x", data)
+    with pytest.raises(InvalidEventData):
+        publish("room:a", "x", data, persist=False)
 
 
 async def test_apublish_stores_and_delivers():

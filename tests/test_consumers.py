@@ -255,3 +255,78 @@ async def test_app_frames_with_a_client_id_are_acknowledged_or_refused(make_user
     await socket.send({"type": "ping", "id": 1})
     assert (await socket.next("ack", "pong"))["type"] == "pong"
     await communicator.disconnect()
+
+
+class SlowConsumer(LiveConsumer):
+    release: asyncio.Event
+
+    async def handle_slow(self, content):
+        await SlowConsumer.release.wait()
+
+
+async def test_a_failing_subscribe_never_takes_another_frames_client_id(make_user, monkeypatch):
+    """The subscription task that fails while another frame is being handled reports its own
+    error (without a client_id), and that frame is still acknowledged."""
+    _, session = await make_user("alice")
+    SlowConsumer.release = asyncio.Event()
+
+    async def unavailable(*args, **kwargs):
+        await asyncio.sleep(0.05)
+        try:
+            raise OSError("database is down")
+        finally:
+            SlowConsumer.release.set()
+
+    monkeypatch.setattr("notifications.subscriptions.aread_history", unavailable)
+    application = websocket_application([path("ws/slow/", SlowConsumer.as_asgi())])
+    headers = [
+        (b"host", b"testserver"),
+        (b"origin", b"http://testserver"),
+        (b"cookie", f"sessionid={session}".encode()),
+    ]
+    communicator = WebsocketCommunicator(application, "/ws/slow/", headers=headers)
+    assert (await communicator.connect())[0]
+    socket = Socket(communicator)
+    await socket.send({"type": "subscribe", "stream": "broadcast"})
+    await socket.send({"type": "slow", "client_id": "mine"})
+    answers = [await socket.next("ack", "error") for _ in range(2)]
+    assert sorted(answers, key=lambda a: a["type"]) == [
+        {"type": "ack", "client_id": "mine"},
+        {
+            "type": "error",
+            "code": "unavailable",
+            "message": "The stream is unavailable; retry later.",
+            "stream": "broadcast",
+        },
+    ]
+    await communicator.disconnect()
+
+
+async def test_frame_types_a_stream_kind_registers_reach_its_handler(make_user):
+    from notifications import kinds
+    from notifications.connection import FrameRefused
+
+    seen = []
+
+    async def handle_vote(connection, frame):
+        if frame.get("choice") not in ("yes", "no"):
+            raise FrameRefused("invalid_choice", "Vote yes or no.", choice=frame.get("choice"))
+        seen.append((connection.user.get_username(), frame["choice"]))
+
+    kinds.register(kinds.StreamKind("poll", frame_handlers={"poll.vote": handle_vote}))
+    try:
+        _, session = await make_user("alice")
+        _, _, socket = await connect(session=session)
+        await socket.send({"type": "poll.vote", "choice": "yes", "client_id": "v1"})
+        assert await socket.next("ack", "error") == {"type": "ack", "client_id": "v1"}
+        await socket.send({"type": "poll.vote", "choice": "maybe", "client_id": "v2"})
+        refusal = await socket.next("ack", "error")
+        assert (refusal["code"], refusal["client_id"], refusal["choice"]) == (
+            "invalid_choice",
+            "v2",
+            "maybe",
+        )
+        assert seen == [("alice", "yes")]
+        await socket.communicator.disconnect()
+    finally:
+        kinds.unregister("poll")

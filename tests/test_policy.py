@@ -30,3 +30,35 @@ def test_default_policy(django_user_model):
     assert not any(
         policy.can_read(anonymous, key) for key in ["broadcast", "room:lobby", "user:None"]
     )
+
+
+class TeamPolicy(DefaultStreamPolicy):
+    def can_read_team(self, user, name):
+        return name == "blue"
+
+    def can_read(self, user, stream):
+        if stream.startswith("task:") and getattr(user, "username", "") == "owner":
+            return True
+        return super().can_read(user, stream)
+
+    def terminal_events(self, stream):
+        return (
+            frozenset({"match.over"})
+            if stream.startswith("team:")
+            else super().terminal_events(stream)
+        )
+
+
+@pytest.mark.django_db
+def test_a_site_policy_overrides_any_decision_of_the_kinds(django_user_model, settings):
+    from notifications.policy import get_policy
+
+    settings.NOTIFICATIONS = {"STREAM_POLICY": "tests.test_policy.TeamPolicy"}
+    owner = django_user_model.objects.create_user("owner")
+    policy = get_policy()
+    assert isinstance(policy, TeamPolicy)
+    assert policy.can_read(owner, "task:1")
+    assert policy.can_read(owner, "team:blue") and not policy.can_read(owner, "team:red")
+    assert not policy.can_read(AnonymousUser(), "team:blue")
+    assert policy.terminal_events("team:blue") == {"match.over"}
+    assert "task.succeeded" in policy.terminal_events("task:1")

@@ -165,3 +165,28 @@ async def test_live_reader_that_stops_reading_is_overflowed():
         await publish_many("room:a", 10)
         await asyncio.sleep(0.05)
         assert listener.outbox.overflowed
+
+
+async def test_a_coalescing_ephemeral_event_replaces_its_queued_predecessor(memory_layer):
+    from notifications import kinds
+
+    kinds.register(
+        kinds.StreamKind("game", can_read=kinds.authenticated, coalesce=frozenset({"score"}))
+    )
+    try:
+        async with StreamListener("game:1") as listener:
+            for n in range(5):
+                await apublish("game:1", "score", {"n": n}, persist=False)
+                await apublish("game:1", "chat", {"n": n}, persist=False)
+            await asyncio.sleep(0.05)
+            messages = await listener.take(6)
+        assert [(m["event"], m["data"]["n"]) for m in messages] == [
+            ("chat", 0),
+            ("chat", 1),
+            ("chat", 2),
+            ("chat", 3),
+            ("score", 4),
+            ("chat", 4),
+        ]
+    finally:
+        kinds.unregister("game")

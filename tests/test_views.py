@@ -218,7 +218,7 @@ async def test_unnamed_mode_puts_every_event_on_onmessage_with_ping_messages(mak
 
 
 class TaskStreamView(StreamView):
-    terminal_events = ("task.succeeded", "task.failed")
+    terminal_events = ("job.done", "job.failed")
 
 
 async def test_terminal_event_ends_the_response_and_finished_streams_answer_204(
@@ -226,7 +226,7 @@ async def test_terminal_event_ends_the_response_and_finished_streams_answer_204(
 ):
     settings.ROOT_URLCONF = "tests.urls"
     _, session = await make_user("alice", is_staff=True)
-    for type in ("task.progress", "task.succeeded"):
+    for type in ("job.progress", "job.done"):
         await apublish("task:1", type)
     exchange = await SseExchange("/task-events/task:1/?since=0", session).start()
     body = (await exchange.body()).decode()
