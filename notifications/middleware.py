@@ -53,6 +53,14 @@ def request_scheme(scope: dict[str, Any]) -> str:
     return "https" if scope.get("scheme") in ("wss", "https") else "http"
 
 
+def allowed_hosts() -> list[str]:
+    """ALLOWED_HOSTS as Django's requests apply it (with DEBUG, empty means localhost)."""
+    hosts = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not hosts:
+        return [".localhost", "127.0.0.1", "[::1]"]
+    return hosts
+
+
 def allowed_origins(scope: dict[str, Any]) -> list[str]:
     """ALLOWED_ORIGINS if set; otherwise the request's own origin (its scheme and Host, if
     the host is in ALLOWED_HOSTS) and CSRF_TRUSTED_ORIGINS."""
@@ -61,7 +69,7 @@ def allowed_origins(scope: dict[str, Any]) -> list[str]:
         return configured
     origins = list(getattr(settings, "CSRF_TRUSTED_ORIGINS", []))
     host = header(scope, b"host")
-    if host and validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS):
+    if host and validate_host(split_domain_port(host)[0], allowed_hosts()):
         origins.append(f"{request_scheme(scope)}://{host}")
     return origins
 

@@ -300,7 +300,7 @@ test("an error for an application frame settles it and leaves the subscriptions 
   assert.deepEqual(sockets[1].sent, [{ type: "subscribe", stream: "room:a", since: 1 }]);
 });
 
-test("close code 1008 ends the session: no reconnect until reconnectNow", () => {
+for (const code of [1008, 4008]) test(`close code ${code} ends the session: no reconnect until reconnectNow`, () => {
   const window = fakeWindow();
   const ended = [];
   const { client, clock, states, sockets } = connectedClient({ onEnded: (e) => ended.push(e) }, { window });
@@ -309,9 +309,9 @@ test("close code 1008 ends the session: no reconnect until reconnectNow", () => 
   client.subscribe("room:a", { since: 2 });
   sockets[0].open();
   sockets[0].receive({ type: "subscribed", stream: "room:a", seq: 2 });
-  sockets[0].drop(1008, "session ended");
+  sockets[0].drop(code, "session ended");
   assert.equal(client.state, "closed");
-  assert.deepEqual(ended, [{ code: 1008, reason: "session ended" }]);
+  assert.deepEqual(ended, [{ code, reason: "session ended" }]);
   assert.deepEqual(events, ended);
   assert.deepEqual(clock.pending(), []);
   client.subscribe("room:b", {});

@@ -33,7 +33,7 @@
     cursors: {},
     token: null,
   };
-  var SESSION_ENDED = 1008;
+  var SESSION_ENDED = [1008, 4008];
   var THROTTLED_CLOSES = [4430, 4431];
   var STABLE_AFTER = 10000;
   var REFUSED_SUBSCRIPTIONS = ["forbidden", "invalid_stream", "too_many_subscriptions"];
@@ -481,7 +481,7 @@
       return;
     }
     this.emit("close", { code: code });
-    if (code === SESSION_ENDED) {
+    if (SESSION_ENDED.indexOf(code) !== -1) {
       this.endSession({ code: code, reason: event.reason || "" });
       return;
     }
