@@ -194,6 +194,14 @@ class Worker:
     async def _open_all(self) -> None:
         config = self.config
         self.receivers = [Receiver(self.stats) for _ in range(config["count"])]
+        sessions = config["sessions"]
+        self.cookies = {
+            id(receiver): {
+                "Cookie": "sessionid=" + sessions[(config["offset"] + i) % len(sessions)]
+            }
+            for i, receiver in enumerate(self.receivers)
+            if sessions
+        }
         self.stats.incomplete = config["count"] if config["events"] else 0
         gate = asyncio.Semaphore(config["concurrency"])
 
@@ -210,15 +218,16 @@ class Worker:
         config = self.config
         loop = asyncio.get_running_loop()
         kind = config["kind"]
+        headers = {**config["headers"], **self.cookies.get(id(receiver), {})}
         error: BaseException | None = None
         for attempt in range(attempts):
             receiver.ready = loop.create_future()
             protocol: Any = None
             if kind == "sse":
-                request = sse_request(config["host"], config["port"], path, config["headers"])
+                request = sse_request(config["host"], config["port"], path, headers)
                 factory: Any = functools.partial(SseProtocol, receiver, request)
             else:
-                request = websocket_request(config["host"], config["port"], path, config["headers"])
+                request = websocket_request(config["host"], config["port"], path, headers)
                 factory = functools.partial(WebSocketProtocol, receiver, kind, request)
 
             try:
@@ -325,11 +334,12 @@ class Receivers:
         procs = max(1, min(procs, count))
         shares = [count // procs + (1 if index < count % procs else 0) for index in range(procs)]
         self.workers: list[tuple[Any, Connection]] = []
+        offset = 0
         for share in shares:
             parent, child = context.Pipe()
-            process = context.Process(
-                target=worker_main, args=(child, {**config, "count": share}), daemon=True
-            )
+            share_config = {**config, "count": share, "offset": offset}
+            offset += share
+            process = context.Process(target=worker_main, args=(child, share_config), daemon=True)
             process.start()
             child.close()
             self.workers.append((process, parent))
@@ -510,7 +520,7 @@ def run_load(
     events: int = 100,
     interval: float = 2.0,
     procs: int = 2,
-    session: str | None = None,
+    sessions: list[str] | None = None,
     server_pid: int | None = None,
     redis_pid: int | None = None,
     env: dict[str, str] | None = None,
@@ -530,8 +540,6 @@ def run_load(
     kind = target
     token = uuid.uuid4().hex[:12]
     headers = {"Origin": f"http://{host}:{port}"}
-    if session:
-        headers["Cookie"] = f"sessionid={session}"
     path_template, resume_template = TARGET_PATHS[target]
     result: dict[str, Any] = {
         "mode": mode,
@@ -551,6 +559,7 @@ def run_load(
                 resume_template.replace("{stream}", stream) if resume_template else None
             ),
             "headers": headers,
+            "sessions": sessions or [],
             "count": count,
             "events": expected,
             "token": token,
@@ -730,7 +739,9 @@ def main() -> None:
     parser.add_argument("-e", "--events", type=int, default=100)
     parser.add_argument("--interval", type=float, default=2.0, help="light: seconds per event")
     parser.add_argument("--procs", type=int, default=2, help="receiver processes")
-    parser.add_argument("--session", help="sessionid cookie (default: make one via Django)")
+    parser.add_argument(
+        "--session", help="sessionid cookies, comma-separated (default: one user per receiver)"
+    )
     parser.add_argument("--server-pid", type=int, help="default: whoever listens on --port")
     parser.add_argument("--redis-pid", type=int)
     parser.add_argument("--idle-wait", type=float, default=5.0)
@@ -738,15 +749,15 @@ def main() -> None:
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args()
     target = "ours" if args.mode == "sse" else args.target
-    session = args.session
-    if session is None and target != "raw":
-        session = subprocess.run(
-            [sys.executable, "-m", "benchmarks.session"],
+    sessions = args.session.split(",") if args.session else None
+    if sessions is None and target != "raw":
+        sessions = subprocess.run(
+            [sys.executable, "-m", "benchmarks.session", str(args.receivers)],
             cwd=ROOT,
             check=True,
             capture_output=True,
             text=True,
-        ).stdout.strip()
+        ).stdout.split()
     server_pid = args.server_pid or pid_listening_on(args.port)
     result = run_load(
         args.mode,
@@ -757,7 +768,7 @@ def main() -> None:
         events=args.events,
         interval=args.interval,
         procs=args.procs,
-        session=session,
+        sessions=sessions,
         server_pid=server_pid,
         redis_pid=args.redis_pid,
         idle_wait=args.idle_wait,

@@ -4,7 +4,8 @@
     .venv/bin/python -m benchmarks.run --quick    # a smoke test: N=200, 1 repeat (~1 min)
 
 It starts a private redis-server (free port, no persistence), makes a fresh SQLite database
-in a temporary directory (`manage.py migrate`, one logged-in user and session), then runs every
+in a temporary directory (`manage.py migrate`, a logged-in user and session per receiver), then
+runs every
 scenario `--repeats` times, interleaved (repeat 1 of each scenario, then repeat 2, ...; the
 order inside each pair alternates between repeats). Every scenario gets a fresh server process
 (one process, not pinned) and a flushed Redis. The scenarios and the criteria they feed:
@@ -184,7 +185,7 @@ def run_scenario(
     args: argparse.Namespace,
     env: dict[str, str],
     redis: servers.Redis,
-    session: str,
+    sessions: list[str],
     log_dir: Path,
     label: str,
     profile_to: Path | None = None,
@@ -230,7 +231,7 @@ def run_scenario(
             events=scenario.events if profile_to is None else args.profile_events,
             interval=args.interval,
             procs=args.procs,
-            session=session if scenario.app != "raw" else None,
+            sessions=sessions if scenario.app != "raw" else None,
             server_pid=server.pid,
             redis_pid=redis.pid,
             env=env,
@@ -614,7 +615,9 @@ def main() -> None:
     profile_text = None
     try:
         env = servers.django_env(workdir / "db.sqlite3", redis.url)
-        session = servers.prepare_database(env)
+        sessions = servers.prepare_database(
+            env, max(args.receivers, args.idle_sockets, args.sse_streams)
+        )
         notes = machine_notes(redis.version)
         groups = build_scenarios(args)
         total = sum(len(group) for group in groups) * args.repeats
@@ -631,7 +634,7 @@ def main() -> None:
                             args=args,
                             env=env,
                             redis=redis,
-                            session=session,
+                            sessions=sessions,
                             log_dir=workdir,
                             label=label,
                         )
@@ -662,7 +665,7 @@ def main() -> None:
                 args=args,
                 env=env,
                 redis=redis,
-                session=session,
+                sessions=sessions,
                 log_dir=workdir,
                 label="profile-burst-ours-daphne",
                 profile_to=profile_path,

@@ -113,8 +113,8 @@ def django_env(sqlite_path: Path, redis_url: str) -> dict[str, str]:
     return env
 
 
-def prepare_database(env: dict[str, str]) -> str:
-    """Migrate the fresh database; return the session key of the benchmark user."""
+def prepare_database(env: dict[str, str], users: int) -> list[str]:
+    """Migrate the fresh database; return the session keys of `users` benchmark users."""
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
         cwd=ROOT,
@@ -122,18 +122,27 @@ def prepare_database(env: dict[str, str]) -> str:
         check=True,
     )
     return subprocess.run(
-        [sys.executable, "-m", "benchmarks.session"],
+        [sys.executable, "-m", "benchmarks.session", str(users)],
         cwd=ROOT,
         env=env,
         check=True,
         capture_output=True,
         text=True,
-    ).stdout.strip()
+    ).stdout.split()
 
 
 SERVER_COMMANDS: dict[str, list[str]] = {
     # The daphne command of the Makefile's `run` target (access log to the log file).
-    "daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}", "{app}"],
+    "daphne": [
+        sys.executable,
+        "-m",
+        "notifications.server",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        "{port}",
+        "{app}",
+    ],
     # uvicorn as the issue states it: plain ASGI, no lifespan; `--ws websockets` (the legacy
     # websockets implementation, deprecated by uvicorn 0.54) is added by run.py's --uvicorn-ws.
     "uvicorn": [

@@ -1,17 +1,19 @@
-"""Print the key of a Django session of a logged-in benchmark user (created if missing).
+"""Print the keys of Django sessions of logged-in benchmark users (created if missing), one per
+line: one user per receiver, as real traffic has (and as the per-user connection cap expects).
 
-    SQLITE_PATH=... python -m benchmarks.session
+    SQLITE_PATH=... python -m benchmarks.session [COUNT]
 
 Run it against the same database as the server (same SQLITE_PATH or DATABASE_URL), after
-`manage.py migrate`. One user and one session are shared by every receiver connection.
+`manage.py migrate`.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 
-def create_session(username: str = "bench") -> str:
+def create_sessions(count: int = 1, prefix: str = "bench") -> list[str]:
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
         HASH_SESSION_KEY,
@@ -20,13 +22,16 @@ def create_session(username: str = "bench") -> str:
     )
     from django.contrib.sessions.backends.db import SessionStore
 
-    user, _ = get_user_model().objects.get_or_create(username=username)
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    return str(store.session_key)
+    keys = []
+    for n in range(count):
+        user, _ = get_user_model().objects.get_or_create(username=f"{prefix}{n}")
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.create()
+        keys.append(str(store.session_key))
+    return keys
 
 
 if __name__ == "__main__":
@@ -34,4 +39,4 @@ if __name__ == "__main__":
     import django
 
     django.setup()
-    print(create_session())
+    print("\n".join(create_sessions(int(sys.argv[1]) if len(sys.argv) > 1 else 1)))
