@@ -43,6 +43,7 @@ class Connection:
         self.closed = False
         self._starting: dict[str, asyncio.Task[None]] = {}
         self._watch: _SessionWatch | None = None
+        self._watching: asyncio.Task[None] | None = None
         self._open = False
 
     @property
@@ -57,7 +58,7 @@ class Connection:
         address = self.credential.address if self.credential is not None else None
         if address is not None:
             self._watch = _SessionWatch(address, self)
-            _start_in_background(self.hub.join(self._watch))
+            self._watching = _start_in_background(self._watch_session(self._watch))
         return True
 
     async def authorize(self, stream: object) -> str:
@@ -100,8 +101,17 @@ class Connection:
         if self._watch is not None:
             self.hub.leave(self._watch)
             self._watch = None
+        if self._watching is not None:
+            self._watching.cancel()
         if self._open:
             self.hub.remove_connection(self)
+
+    async def _watch_session(self, watch: _SessionWatch) -> None:
+        try:
+            await self.hub.join(watch)
+        except BaseException:
+            self.hub.leave(watch)
+            raise
 
     def _ready(self) -> None:
         if self.on_ready is not None:
