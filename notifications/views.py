@@ -38,6 +38,7 @@ from notifications.subscriptions import (
 from notifications.wire import (
     SSE_KEEPALIVE,
     SSE_KEEPALIVE_MESSAGE,
+    Control,
     LiveEvent,
     encode_sse,
     sse_message,
@@ -175,6 +176,8 @@ class StreamView(View):
                     starting = None
                 if not await wakeup.wait(keepalive):
                     yield SSE_KEEPALIVE if named else SSE_KEEPALIVE_MESSAGE
+            if connection.ended is not None:
+                yield sse_message(Control("ended", {"reason": connection.ended}), named)
         finally:
             connection.close()
 

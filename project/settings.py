@@ -3,6 +3,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -52,6 +53,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "libraries": {"demo": "project.templatetags.demo"},
         },
     },
 ]
@@ -113,7 +115,7 @@ else:
         }
     }
 
-NOTIFICATIONS = {
+NOTIFICATIONS: dict[str, Any] = {
     key: (int if value.isdigit() else float)(value)
     for key, default in DEFAULTS.items()
     if isinstance(default, int | float) and (value := os.environ.get(f"NOTIFICATIONS_{key}"))
@@ -131,8 +133,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
-LOGIN_URL = "/admin/login/"
+STATICFILES_DIRS = [BASE_DIR / "project" / "static"]
+LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 LOGGING = {
     "version": 1,

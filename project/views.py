@@ -1,11 +1,25 @@
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.mixins import UserPassesTestMixin
+from django.contrib.auth.views import LoginView
 from django.views.generic import TemplateView
 
 from notifications.history import Page, recent
 from notifications.policy import Forbidden, NotAuthenticated
 from notifications.streams import InvalidStream
+from project.demo_account import DEMO_ACCOUNTS
+
+
+class SignInView(LoginView):
+    """The login page, which lists the demo accounts in DEBUG."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["demo_accounts"] = DEMO_ACCOUNTS if settings.DEBUG else ()
+        return context
 
 
 class ConsoleView(UserPassesTestMixin, TemplateView):
@@ -18,7 +32,7 @@ class ConsoleView(UserPassesTestMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        stream = self.request.GET.get("stream") or "broadcast"
+        stream = self.request.GET.get("stream", "broadcast")
         error = None
         try:
             page = recent(self.request.user, stream, 20)
@@ -29,6 +43,8 @@ class ConsoleView(UserPassesTestMixin, TemplateView):
         context.update(
             stream=stream,
             error=error,
+            invalid=page.refused == "invalid_stream",
+            refused=page.refused,
             transport="sse" if self.request.GET.get("transport") == "sse" else "websocket",
             history=page.events,
             cursors=page.cursors,

@@ -74,7 +74,9 @@ async def test_logout_closes_the_websocket_with_1008_and_ends_sse_before_anythin
     async with asyncio.timeout(5):
         assert await ws.closed == 1008
     assert [frame for frame in ws.pending() if frame["type"] == "event"] == []
-    assert await sse.until_end() == []
+    assert [(m.event, m.json) for m in await sse.until_end()] == [
+        ("ended", {"type": "ended", "reason": "session_ended"})
+    ]
     assert (await bystander.next("event"))["event"] == "announcement"
     await bystander.close()
     await sse.close()
@@ -99,7 +101,7 @@ async def test_an_expired_session_or_a_deactivated_user_is_closed_at_revalidatio
         await django_user_model.objects.filter(pk=alice.pk).aupdate(is_active=False)
     async with asyncio.timeout(5):
         assert await ws.closed == 1008
-    assert [message.event for message in await sse.until_end()] == []
+    assert [message.event for message in await sse.until_end()] == ["ended"]
     await sse.close()
     with pytest.raises(websockets.InvalidStatus):
         await WebSocketClient.connect(server.ws, session=session)

@@ -511,6 +511,24 @@ test("SSE: a terminal event ends the stream for good", () => {
   assert.deepEqual(clock.pending(), []);
 });
 
+test("SSE: an ended session stops the stream without retrying", () => {
+  const ends = [];
+  const ended = [];
+  const { stream, clock, sources } = eventStream({
+    since: 0,
+    onEnd: (end) => ends.push(end.reason),
+    onEnded: (detail) => ended.push(detail),
+  });
+  sources[0].open();
+  sources[0].message({ type: "ended", reason: "session_ended" });
+  sources[0].fail();
+  assert.equal(stream.state, "closed");
+  assert.deepEqual(ended, [{ reason: "session_ended" }]);
+  assert.deepEqual(ends, ["ended"]);
+  assert.deepEqual(clock.pending(), []);
+  assert.equal(sources.length, 1);
+});
+
 test("SSE: a failed first connection is probed; 204 stops, 403 refuses, 502 retries", async () => {
   for (const [status, expected] of [
     [204, "done"],

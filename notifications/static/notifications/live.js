@@ -632,7 +632,16 @@
       this.handleResync(data);
     } else if (data.type === "event") {
       this.handleEvent(data);
+    } else if (data.type === "ended") {
+      this.endSession({ reason: data.reason });
     }
+  };
+
+  /* The server ended the session: the stream stops for good (a reconnect would be refused). */
+  EventStream.prototype.endSession = function (detail) {
+    this.emit("ended", detail);
+    call(this.handlers.onEnded, detail);
+    this.finish("ended");
   };
 
   EventStream.prototype.handleEvent = function (event) {

@@ -1,0 +1,33 @@
+"""`{% load demo %}`: the demo site's template filters (registered in TEMPLATES' libraries)."""
+
+import json
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def user_stream(user: Any) -> str:
+    """`{{ user|user_stream }}`: the user's own stream, `user:<pk>`."""
+    return f"user:{user.pk}"
+
+
+@register.filter
+def merged(cursors: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    """`own.cursors|merged:news.cursors`: the cursors of two pages, for one `{% live_client %}`."""
+    return {**cursors, **more}
+
+
+@register.filter
+def event_text(data: Any) -> str:
+    """The line an event shows: its data's title or text, else the data as compact JSON.
+    `eventText` in site.js does the same for live events."""
+    if isinstance(data, dict):
+        for key in ("title", "text"):
+            if isinstance(data.get(key), str):
+                return str(data[key])
+    if isinstance(data, str):
+        return data
+    return "" if data is None else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
