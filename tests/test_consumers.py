@@ -3,7 +3,7 @@ import json
 
 import pytest
 from channels.testing import WebsocketCommunicator
-from django.urls import path
+from django.urls import path as route
 
 from notifications.api import apublish
 from notifications.consumers import LiveConsumer
@@ -47,13 +47,16 @@ class Socket:
                 return message.get("code")
 
 
-async def connect(path="/ws/live/", session=None, origin="http://testserver", answer_pings=True):
+async def connect(
+    path="/ws/live/", session=None, origin="http://testserver", answer_pings=True, consumer=None
+):
     headers = [(b"host", b"testserver")]
     if origin:
         headers.append((b"origin", origin.encode()))
     if session:
         headers.append((b"cookie", f"sessionid={session}".encode()))
-    communicator = WebsocketCommunicator(websocket_application(), path, headers=headers)
+    routes = None if consumer is None else [route(path.lstrip("/"), consumer.as_asgi())]
+    communicator = WebsocketCommunicator(websocket_application(routes), path, headers=headers)
     connected, code = await communicator.connect()
     return connected, code, Socket(communicator, answer_pings)
 
@@ -120,7 +123,7 @@ async def test_bad_frames_get_error_frames_and_the_connection_keeps_working(make
     assert (await socket.next("resync"))["reason"] == "invalid"
     await apublish("broadcast", "announcement", {"text": "still alive"})
     assert (await socket.next("event"))["data"] == {"text": "still alive"}
-    await communicator.disconnect()
+    await socket.communicator.disconnect()
 
 
 async def test_a_user_never_reads_another_users_or_a_private_rooms_stream(make_user):
@@ -232,15 +235,8 @@ class EchoConsumer(LiveConsumer):
 
 async def test_app_frames_with_a_client_id_are_acknowledged_or_refused(make_user):
     _, session = await make_user("alice")
-    application = websocket_application([path("ws/echo/", EchoConsumer.as_asgi())])
-    headers = [
-        (b"host", b"testserver"),
-        (b"origin", b"http://testserver"),
-        (b"cookie", f"sessionid={session}".encode()),
-    ]
-    communicator = WebsocketCommunicator(application, "/ws/echo/", headers=headers)
-    assert (await communicator.connect())[0]
-    socket = Socket(communicator)
+    connected, _, socket = await connect("/ws/echo/", session, consumer=EchoConsumer)
+    assert connected
     await socket.send({"type": "echo", "text": "hi", "client_id": "c-1"})
     assert await socket.next("ack", "error") == {"type": "ack", "client_id": "c-1"}
     await socket.send({"type": "echo", "fail": True, "client_id": "c-2"})
@@ -254,7 +250,7 @@ async def test_app_frames_with_a_client_id_are_acknowledged_or_refused(make_user
     await socket.send({"type": "echo", "text": "no id"})
     await socket.send({"type": "ping", "id": 1})
     assert (await socket.next("ack", "pong"))["type"] == "pong"
-    await communicator.disconnect()
+    await socket.communicator.disconnect()
 
 
 class SlowConsumer(LiveConsumer):
@@ -278,15 +274,8 @@ async def test_a_failing_subscribe_never_takes_another_frames_client_id(make_use
             SlowConsumer.release.set()
 
     monkeypatch.setattr("notifications.subscriptions.aread_history", unavailable)
-    application = websocket_application([path("ws/slow/", SlowConsumer.as_asgi())])
-    headers = [
-        (b"host", b"testserver"),
-        (b"origin", b"http://testserver"),
-        (b"cookie", f"sessionid={session}".encode()),
-    ]
-    communicator = WebsocketCommunicator(application, "/ws/slow/", headers=headers)
-    assert (await communicator.connect())[0]
-    socket = Socket(communicator)
+    connected, _, socket = await connect("/ws/slow/", session, consumer=SlowConsumer)
+    assert connected
     await socket.send({"type": "subscribe", "stream": "broadcast"})
     await socket.send({"type": "slow", "client_id": "mine"})
     answers = [await socket.next("ack", "error") for _ in range(2)]
@@ -299,7 +288,7 @@ async def test_a_failing_subscribe_never_takes_another_frames_client_id(make_use
             "stream": "broadcast",
         },
     ]
-    await communicator.disconnect()
+    await socket.communicator.disconnect()
 
 
 async def test_frame_types_a_stream_kind_registers_reach_its_handler(make_user):
