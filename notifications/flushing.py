@@ -2,8 +2,9 @@
 
 A fan-out to N sockets costs one pass, not N tasks: each connection's `flush()` coroutine runs
 eagerly inside the pass and only gets a task of its own if its send really waits (a slow client
-under a server that applies backpressure). Under load a pass starts no sooner than the previous
-one took, so events that arrive meanwhile leave together, one frame per connection.
+under a server that applies backpressure). A pass counts the writes the server makes for it
+right after; under load the next pass starts no sooner than the previous one took, so events
+that arrive meanwhile leave together, one frame per connection.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from functools import partial
 from typing import Any, Protocol
 
 MAX_COALESCE_SECONDS = 0.05
+WRITE_PHASE_STEPS = 2
+"""Loop iterations a pass waits before it measures itself: a server that buffers writes (daphne
+writes in the reactor's next I/O phase) spends them there, about as long as the pass again."""
 
 
 class Writer(Protocol):
@@ -88,7 +92,6 @@ class Flusher:
     async def _pass(self) -> None:
         started = self.loop.time()
         ready, self.ready = self.ready, []
-        self._scheduled = False
         for writer in ready:
             writer.flush_pending = False
             try:
@@ -98,5 +101,12 @@ class Flusher:
             if task is not None:
                 self._waiting.add(task)
                 task.add_done_callback(self._waiting.discard)
+        for _ in range(WRITE_PHASE_STEPS):
+            await asyncio.sleep(0)
         took = self.loop.time() - started
-        self._not_before = self.loop.time() + min(took, MAX_COALESCE_SECONDS)
+        delay = min(took, MAX_COALESCE_SECONDS)
+        self._not_before = self.loop.time() + delay
+        if self.ready:
+            self.loop.call_later(delay, self._start)
+        else:
+            self._scheduled = False

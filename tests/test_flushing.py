@@ -106,3 +106,25 @@ async def test_under_load_the_next_pass_waits_as_long_as_the_last_one_took():
     await asyncio.sleep(0.1)
     assert len(busy.flushes) == 2
     assert busy.flushes[1] - ended >= 0.025
+
+
+async def test_a_pass_counts_the_writes_the_server_makes_right_after_it():
+    """daphne writes what a pass queued in the loop's next I/O phase: that is part of the
+    pass's cost, so the events arriving meanwhile wait and share the next frame."""
+    loop = asyncio.get_running_loop()
+
+    class BufferingWriter(Writer):
+        async def flush(self):
+            await super().flush()
+            loop.call_soon(time.sleep, 0.03)
+
+    flusher = Flusher(loop)
+    writer = BufferingWriter()
+    flusher.schedule(writer)
+    await asyncio.sleep(0)
+    started = time.monotonic()
+    await asyncio.sleep(0.035)
+    flusher.schedule(writer)
+    await asyncio.sleep(0.1)
+    assert len(writer.flushes) == 2
+    assert writer.flushes[1] - started >= 0.05
