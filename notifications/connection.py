@@ -22,6 +22,20 @@ class Connection:
     when the outbox has something to send, `on_end(reason)` when the server ends the
     connection (logout, an expired session, a revoked account)."""
 
+    __slots__ = (
+        "_starting",
+        "_watch",
+        "_watching",
+        "closed",
+        "credential",
+        "ended",
+        "hub",
+        "on_end",
+        "outbox",
+        "subscriptions",
+        "user",
+    )
+
     def __init__(
         self,
         user: User,
@@ -34,9 +48,8 @@ class Connection:
     ) -> None:
         self.user = user
         self.credential = credential
-        self.on_ready = on_ready
         self.on_end = on_end
-        self.outbox = Outbox(self._ready, limit)
+        self.outbox = Outbox(on_ready or _nothing, limit)
         self.hub = hub or get_hub()
         self.subscriptions: dict[str, Subscription] = {}
         self.ended: str | None = None
@@ -44,7 +57,14 @@ class Connection:
         self._starting: dict[str, asyncio.Task[None]] = {}
         self._watch: _SessionWatch | None = None
         self._watching: asyncio.Task[None] | None = None
-        self._open = False
+
+    @property
+    def on_ready(self) -> Callable[[], None]:
+        return self.outbox.on_ready
+
+    @on_ready.setter
+    def on_ready(self, on_ready: Callable[[], None]) -> None:
+        self.outbox.on_ready = on_ready
 
     @property
     def user_key(self) -> str | None:
@@ -54,11 +74,11 @@ class Connection:
         """Register with the process; False if the user already has too many connections."""
         if not self.hub.add_connection(self):
             return False
-        self._open = True
         address = self.credential.address if self.credential is not None else None
         if address is not None:
             self._watch = _SessionWatch(address, self)
             self._watching = _start_in_background(self._watch_session(self._watch))
+            self._watching.add_done_callback(self._forget_watching)
         return True
 
     async def authorize(self, stream: object) -> str:
@@ -103,8 +123,7 @@ class Connection:
             self._watch = None
         if self._watching is not None:
             self._watching.cancel()
-        if self._open:
-            self.hub.remove_connection(self)
+        self.hub.remove_connection(self)
 
     async def _watch_session(self, watch: _SessionWatch) -> None:
         try:
@@ -113,9 +132,9 @@ class Connection:
             self.hub.leave(watch)
             raise
 
-    def _ready(self) -> None:
-        if self.on_ready is not None:
-            self.on_ready()
+    def _forget_watching(self, task: asyncio.Task[None]) -> None:
+        if self._watching is task:
+            self._watching = None
 
     async def _start(self, subscription: Subscription, since: Cursor, announce: bool) -> None:
         stream = subscription.stream
@@ -146,6 +165,10 @@ class Connection:
         finally:
             if self._starting.get(stream) is asyncio.current_task():
                 del self._starting[stream]
+
+
+def _nothing() -> None:
+    pass
 
 
 class _SessionWatch:

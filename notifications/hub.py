@@ -11,6 +11,7 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from notifications import delivery, kinds
@@ -100,10 +101,11 @@ class Hub:
         if state is None:
             state = self.streams[stream] = StreamState()
             state.ready = self._group_op(stream, self._add_group(stream, state))
+            state.ready.add_done_callback(partial(_joined, state))
         state.subscribers.add(subscription)
         state.idle_since = None
-        assert state.ready is not None
-        await asyncio.shield(state.ready)
+        if state.ready is not None:
+            await asyncio.shield(state.ready)
         return state
 
     def leave(self, subscription: Reader) -> None:
@@ -491,6 +493,11 @@ class Hub:
         delivery.stop_serving(self.loop)
         if _hubs.get(self.loop) is self:
             del _hubs[self.loop]
+
+
+def _joined(state: StreamState, task: asyncio.Future[None]) -> None:
+    if state.ready is task:
+        state.ready = None
 
 
 def _holds_its_own_connections(layer: Any) -> bool:

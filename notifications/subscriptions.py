@@ -53,13 +53,13 @@ def parse_cursor(value: object) -> Cursor:
 class Outbox:
     """A connection's bounded queue of outgoing items; the transport drains it."""
 
-    __slots__ = ("_on_ready", "_space", "items", "limit", "overflowed")
+    __slots__ = ("_space", "items", "limit", "on_ready", "overflowed")
 
     def __init__(self, on_ready: Callable[[], None], limit: int | None = None) -> None:
         self.items: list[Item] = []
         self.limit = limit or app_settings.MAX_BUFFERED_EVENTS
         self.overflowed = False
-        self._on_ready = on_ready
+        self.on_ready = on_ready
         self._space: asyncio.Event | None = None
 
     def push(self, item: Item) -> None:
@@ -74,13 +74,13 @@ class Outbox:
             self.items = []
         else:
             self.items.append(item)
-        self._on_ready()
+        self.on_ready()
 
     def push_control(self, item: Control) -> None:
         """Queue a control message regardless of the limit."""
         if not self.overflowed:
             self.items.append(item)
-            self._on_ready()
+            self.on_ready()
 
     def take(self) -> list[Item]:
         items, self.items = self.items, []
