@@ -77,6 +77,11 @@ def issue_token(user: AbstractBaseUser) -> str:
     return signing.dumps({"u": str(user.pk), "h": _auth_digest(user)}, salt=TOKEN_SALT)
 
 
+def token_response(user: AbstractBaseUser) -> dict[str, Any]:
+    """What the token endpoints answer: `{"token", "expires_in"}`."""
+    return {"token": issue_token(user), "expires_in": app_settings.TOKEN_MAX_AGE}
+
+
 def user_from_token(token: str) -> tuple[User, Credential | None]:
     try:
         payload = signing.loads(

@@ -10,10 +10,10 @@ from typing import Any
 from asgiref.sync import sync_to_async
 
 from notifications.log import read_events, read_marks
-from notifications.policy import authorize
-from notifications.streams import User
+from notifications.policy import Forbidden, NotAuthenticated, authorize
+from notifications.streams import InvalidStream, User
 
-__all__ = ["Page", "ahistory", "arecent", "history", "recent"]
+__all__ = ["Page", "ahistory", "arecent", "history", "recent", "recent_or_refused"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class Page:
     pruned: int = 0
     events: list[dict[str, Any]] = field(default_factory=list)
     refused: str | None = None
+    detail: str = ""
 
     @property
     def cursors(self) -> dict[str, int]:
@@ -45,6 +46,19 @@ def recent(user: User, stream: object, limit: int = 20) -> Page:
     key = authorize(user, stream)
     head, pruned = read_marks(key)
     return _page(key, head, pruned, max(pruned, head - limit), limit)
+
+
+def recent_or_refused(user: User, stream: object, limit: int = 20) -> Page:
+    """Like `recent`, but a refusal is an empty page whose `refused` says why
+    ("invalid_stream", "not_authenticated", "forbidden") and `detail` says it in words."""
+    try:
+        return recent(user, stream, limit)
+    except InvalidStream as error:
+        return Page(str(stream), refused="invalid_stream", detail=str(error))
+    except NotAuthenticated:
+        return Page(str(stream), refused="not_authenticated", detail="Log in to read this stream.")
+    except Forbidden:
+        return Page(str(stream), refused="forbidden", detail="You may not read this stream.")
 
 
 def _page(key: str, head: int, pruned: int, since: int, limit: int) -> Page:

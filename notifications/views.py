@@ -20,7 +20,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from notifications.auth import Credential, issue_token, user_from_token
+from notifications.auth import Credential, token_response, user_from_token
 from notifications.conf import app_settings
 from notifications.connection import Connection
 from notifications.hub import get_hub
@@ -192,9 +192,7 @@ class TokenView(View):
     @method_decorator(login_required)
     def get(self, request: HttpRequest) -> JsonResponse:
         assert request.user.is_authenticated
-        return JsonResponse(
-            {"token": issue_token(request.user), "expires_in": app_settings.TOKEN_MAX_AGE}
-        )
+        return JsonResponse(token_response(request.user))
 
 
 class Wakeup:

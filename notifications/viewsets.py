@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from notifications import policy
 from notifications.api import InvalidEventData, publish
-from notifications.auth import issue_token
+from notifications.auth import token_response
 from notifications.conf import app_settings
 from notifications.history import history
 from notifications.serializers import EventSerializer, HistoryQuerySerializer, PublishSerializer
@@ -92,4 +92,4 @@ class TokenAPIView(views.APIView):
     def post(self, request: Request) -> Response:
         user = request.user
         assert isinstance(user, AbstractBaseUser)
-        return Response({"token": issue_token(user), "expires_in": app_settings.TOKEN_MAX_AGE})
+        return Response(token_response(user))

@@ -5,9 +5,7 @@ from django.contrib.auth.mixins import UserPassesTestMixin
 from django.contrib.auth.views import LoginView
 from django.views.generic import TemplateView
 
-from notifications.history import Page, recent
-from notifications.policy import Forbidden, NotAuthenticated
-from notifications.streams import InvalidStream
+from notifications.history import recent_or_refused
 from project.demo_account import DEMO_ACCOUNTS
 
 
@@ -33,16 +31,10 @@ class ConsoleView(UserPassesTestMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         stream = self.request.GET.get("stream", "broadcast")
-        error = None
-        try:
-            page = recent(self.request.user, stream, 20)
-        except InvalidStream as invalid:
-            page, error = Page(stream, refused="invalid_stream"), str(invalid)
-        except (Forbidden, NotAuthenticated):
-            page, error = Page(stream, refused="forbidden"), "You may not read this stream."
+        page = recent_or_refused(self.request.user, stream, 20)
         context.update(
             stream=stream,
-            error=error,
+            error=page.detail or None,
             invalid=page.refused == "invalid_stream",
             refused=page.refused,
             transport="sse" if self.request.GET.get("transport") == "sse" else "websocket",

@@ -14,9 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from notifications.conf import app_settings
-from notifications.history import Page, recent
-from notifications.policy import Forbidden, NotAuthenticated
-from notifications.streams import InvalidStream
+from notifications.history import Page, recent_or_refused
 
 register = template.Library()
 
@@ -59,18 +57,10 @@ def recent_events(context: template.Context, stream: object, limit: int = 20) ->
     """`{% recent_events "room:lobby" 20 as page %}`: the stream's last events if the request's
     user may read it (through the stream policy), else an empty page whose `refused` says why
     ("forbidden", "not_authenticated", "invalid_stream")."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
+    user = getattr(context.get("request"), "user", None)
     if user is None:
         return Page(str(stream), refused="not_authenticated")
-    try:
-        return recent(user, stream, limit)
-    except InvalidStream:
-        return Page(str(stream), refused="invalid_stream")
-    except NotAuthenticated:
-        return Page(str(stream), refused="not_authenticated")
-    except Forbidden:
-        return Page(str(stream), refused="forbidden")
+    return recent_or_refused(user, stream, limit)
 
 
 def _events_url() -> str | None:
