@@ -28,7 +28,7 @@ $(DEV_STAMP): $(RUN_STAMP) requirements/test.txt requirements/dev.txt
 run: $(RUN_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	PORT=$(PORT) $(BIN)/python -m project.demo_account
-	$(BIN)/python -m notifications.server -b 127.0.0.1 -p $(PORT) project.asgi:application
+	PORT=$(PORT) $(BIN)/python -m project.run
 
 test: $(DEV_STAMP)
 	scripts/ensure-test-tools

@@ -347,7 +347,9 @@ class WebSocketProtocol(RequestProtocol):
 
     def _on_text_raw(self, payload: bytes | bytearray, now: float) -> None:
         self.receiver.stats.frames += 1
-        self.receiver.record(loads(payload), now, None)
+        content = loads(payload)
+        for data in content if type(content) is list else (content,):
+            self.receiver.record(data, now, None)
 
 
 def websocket_request(host: str, port: int, path: str, headers: dict[str, str]) -> bytes:

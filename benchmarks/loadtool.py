@@ -205,14 +205,22 @@ class Worker:
         self.stats.incomplete = config["count"] if config["events"] else 0
         gate = asyncio.Semaphore(config["concurrency"])
 
+        self.slots = {
+            id(receiver): config["offset"] + i for i, receiver in enumerate(self.receivers)
+        }
+
         async def open_one(receiver: Receiver) -> None:
             async with gate:
                 try:
-                    await self._connect(receiver, config["path"])
+                    await self._connect(receiver, self._path(receiver, config["paths"]))
                 except Exception as error:
                     self.connect_failures[type(error).__name__ + ": " + str(error)[:80]] += 1
 
         await asyncio.gather(*(open_one(receiver) for receiver in self.receivers))
+
+    def _path(self, receiver: Receiver, paths: list[str]) -> str:
+        """Receivers are spread over the streams round-robin."""
+        return paths[self.slots[id(receiver)] % len(paths)]
 
     async def _connect(self, receiver: Receiver, path: str, attempts: int = 3) -> None:
         config = self.config
@@ -252,8 +260,8 @@ class Worker:
         receiver = protocol.receiver
         if self.phase == "closing" or receiver.proto is not protocol:
             return
-        resume = self.config["resume_path"]
-        if resume is None or receiver.done or self.stats.reconnects >= self.config["count"] * 5:
+        resumes = self.config["resume_paths"]
+        if resumes is None or receiver.done or self.stats.reconnects >= self.config["count"] * 5:
             self.dropped += 1
             return
         since = receiver.last_seq if receiver.last_seq is not None else receiver.cursor
@@ -263,7 +271,7 @@ class Worker:
         self.stats.reconnects += 1
         receiver.proto = None
         task = asyncio.get_running_loop().create_task(
-            self._reconnect(receiver, resume.format(since=since))
+            self._reconnect(receiver, self._path(receiver, resumes).format(since=since))
         )
         self.reconnecting.add(task)
         task.add_done_callback(self.reconnecting.discard)
@@ -399,6 +407,8 @@ class Sender:
         ]
         if options.get("url"):
             args += ["--url", options["url"]]
+        if options.get("streams"):
+            args += ["--streams", ",".join(options["streams"]), "--publish", options["publish"]]
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in close())
             prefix="bench-sender-", suffix=".log", delete=False
         )
@@ -529,6 +539,8 @@ def run_load(
     concurrency: int = 50,
     connect_timeout: float = 60.0,
     stream: str = "broadcast",
+    streams: list[str] | None = None,
+    publish: str = "single",
     room: str = "bench",
     warmup: int = 10,
     on_go: Any = None,
@@ -549,14 +561,18 @@ def run_load(
         "token": token,
     }
 
-    def config(count: int, path: str, expected: int) -> dict[str, Any]:
+    names = streams or [stream]
+
+    def config(count: int, paths: list[str], expected: int) -> dict[str, Any]:
         return {
             "kind": kind,
             "host": host,
             "port": port,
-            "path": path,
-            "resume_path": (
-                resume_template.replace("{stream}", stream) if resume_template else None
+            "paths": paths,
+            "resume_paths": (
+                [resume_template.replace("{stream}", name) for name in names]
+                if resume_template
+                else None
             ),
             "headers": headers,
             "sessions": sessions or [],
@@ -569,8 +585,8 @@ def run_load(
         }
 
     def open_receivers(count: int, expected: int, since: int | None) -> Receivers:
-        path = path_template.format(stream=stream, room=room, since=since)
-        group = Receivers(config(count, path, expected), count, procs)
+        paths = [path_template.format(stream=name, room=room, since=since) for name in names]
+        group = Receivers(config(count, paths, expected), count, procs)
         started = time.monotonic()
         ready = group.collect("ready", connect_timeout * 3 + count / 20)
         connected = sum(item["connected"] for item in ready)
@@ -624,6 +640,8 @@ def run_load(
         token,
         url=f"ws://{host}:{port}/" if target == "raw" else None,
         env=env,
+        streams=streams,
+        publish=publish,
     )
     group: Receivers | None = None
     try:

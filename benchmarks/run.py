@@ -11,7 +11,9 @@ order inside each pair alternates between repeats). Every scenario gets a fresh 
 (one process, not pinned) and a flushed Redis. The scenarios and the criteria they feed:
 
   burst        ours on daphne  vs  the tutorial consumer on daphne   (ratio >= 6)
-  burst        ours on uvicorn vs  raw websockets server             (ratio >= 0.5)
+  burst        ours on uvicorn vs  the raw websockets server batching per loop pass
+               (ratio >= 0.5; at E=300 and, for context, at E=10), and the unbatched raw
+               server for context
   light        ours on daphne: p99 latency at one event every 2 s    (<= 150 ms)
                (and the tutorial on daphne, for context)
   idle-memory  ours vs tutorial on daphne, KB per connection at 2,000 sockets (ours <= tutorial)
@@ -144,7 +146,12 @@ def build_scenarios(args: argparse.Namespace) -> list[list[Scenario]]:
         ],
         [
             Scenario("burst ours uvicorn", "burst", "ours", "uvicorn", n, args.fast_events),
+            Scenario("burst raw batched", "burst", "raw", "raw-batch", n, args.fast_events),
             Scenario("burst raw websockets", "burst", "raw", "raw", n, args.fast_events),
+        ],
+        [
+            Scenario("small ours uvicorn", "burst", "ours", "uvicorn", n, args.small_events),
+            Scenario("small raw batched", "burst", "raw", "raw-batch", n, args.small_events),
         ],
         [Scenario("light ours daphne", "light", "ours", "daphne", n, args.light_events)],
         [
@@ -334,7 +341,13 @@ def analyse(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, A
         "burst ours daphne / tutorial daphne": paired(
             "burst ours daphne", "burst tutorial daphne", "deliveries_per_s"
         ),
-        "burst ours uvicorn / raw websockets": paired(
+        "burst ours uvicorn / raw batched": paired(
+            "burst ours uvicorn", "burst raw batched", "deliveries_per_s"
+        ),
+        "small burst ours uvicorn / raw batched": paired(
+            "small ours uvicorn", "small raw batched", "deliveries_per_s"
+        ),
+        "burst ours uvicorn / raw websockets (unbatched)": paired(
             "burst ours uvicorn", "burst raw websockets", "deliveries_per_s"
         ),
         "idle KB/conn ours / tutorial": paired(
@@ -353,10 +366,12 @@ def analyse(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, A
     light = medians.get("light ours daphne", {}).get("latency_p99_ms")
     if light is not None:
         criteria["daphne light-load p99 <= 150 ms"] = verdict(light, light <= 150)
-    fast = ratios["burst ours uvicorn / raw websockets"]
+    fast = ratios["burst ours uvicorn / raw batched"]
     if fast:
         value = fast["median_of_ratios"]
-        criteria["uvicorn burst deliveries/s >= 0.5x raw websockets"] = verdict(value, value >= 0.5)
+        criteria["uvicorn burst deliveries/s >= 0.5x the batching raw server"] = verdict(
+            value, value >= 0.5
+        )
     idle_ours = medians.get("idle ours daphne", {}).get("kb_per_connection")
     idle_tutorial = medians.get("idle tutorial daphne", {}).get("kb_per_connection")
     if idle_ours is not None and idle_tutorial is not None:
@@ -421,7 +436,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"- Load average at start / end: {notes['load_average_start'][0]:.2f} / "
         f"{report['load_average_end'][0]:.2f}; run took {report['seconds'] / 60:.1f} min",
         f"- Config: N={config['receivers']} receivers, burst E={config['events']} "
-        f"(uvicorn/raw pair E={config['fast_events']}), light {config['light_events']} events "
+        f"(uvicorn/raw pair E={config['fast_events']} and "
+        f"{config.get('small_events', '-')}), light {config['light_events']} events "
         f"every {config['interval']} s, idle {config['idle_sockets']} sockets, "
         f"SSE {config['sse_streams']} streams x {config['sse_events']} events, "
         f"{config['repeats']} repeats, {config['procs']} receiver processes, "
@@ -556,6 +572,9 @@ def main() -> None:
     parser.add_argument("-n", "--receivers", type=int, help="receivers per stream (1000)")
     parser.add_argument("-e", "--events", type=int, help="burst events, ours vs tutorial (100)")
     parser.add_argument("--fast-events", type=int, help="burst events, uvicorn vs raw (300)")
+    parser.add_argument(
+        "--small-events", type=int, help="a small burst, uvicorn vs the batching raw server (10)"
+    )
     parser.add_argument("--light-events", type=int, help="light-load events (15)")
     parser.add_argument("--interval", type=float, default=2.0, help="light: seconds per event")
     parser.add_argument("--idle-sockets", type=int, help="idle-memory sockets (2000)")
@@ -594,10 +613,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     defaults = (
-        {"receivers": 200, "events": 20, "fast_events": 50, "light_events": 4}
+        {"receivers": 200, "events": 20, "fast_events": 50, "small_events": 5, "light_events": 4}
         | {"idle_sockets": 400, "sse_streams": 200, "sse_events": 20, "repeats": 1}
         if args.quick
-        else {"receivers": 1000, "events": 100, "fast_events": 300, "light_events": 15}
+        else {"receivers": 1000, "events": 100, "fast_events": 300, "small_events": 10}
+        | {"light_events": 15}
         | {"idle_sockets": 2000, "sse_streams": 1000, "sse_events": 100, "repeats": 3}
     )
     for key, value in defaults.items():
@@ -687,6 +707,7 @@ def main() -> None:
                 "receivers",
                 "events",
                 "fast_events",
+                "small_events",
                 "light_events",
                 "interval",
                 "idle_sockets",

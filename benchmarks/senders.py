@@ -11,6 +11,10 @@ TARGET is
 - `raw`: a WebSocket client that sends `data` as a text frame to `raw_server.py`, which
   broadcasts it to every other connection.
 
+With `--streams S1,S2,...` (ours) every event goes to each of those streams (public rooms are
+created for `room:` streams): `--publish single` makes one `apublish` per stream, `--publish
+many` one `apublish_many` of all of them.
+
 `data` is `{"r": token, "i": i, "t": time.time()}`: the run's token, the event's index 0..E-1
 and its send time (receivers compute latency as their clock minus `t`; same machine).
 
@@ -56,16 +60,24 @@ async def run_django(args: argparse.Namespace) -> None:
     from asgiref.sync import sync_to_async
     from channels.layers import get_channel_layer
 
-    from notifications.api import apublish
+    from notifications.api import apublish, apublish_many
     from notifications.models import Stream
 
     layer = get_channel_layer()
+    streams = args.streams.split(",") if args.streams else [args.stream]
 
-    def read_head() -> int:
-        row = Stream.objects.filter(key=args.stream).values_list("last_seq", flat=True).first()
+    def prepare() -> int:
+        rooms = [stream.split(":", 1)[1] for stream in streams if stream.startswith("room:")]
+        if rooms:
+            from notifications.chat.models import Room
+
+            Room.objects.bulk_create(
+                [Room(slug=slug, name=slug) for slug in rooms], ignore_conflicts=True
+            )
+        row = Stream.objects.filter(key=streams[0]).values_list("last_seq", flat=True).first()
         return int(row or 0)
 
-    head = await sync_to_async(read_head)()
+    head = await sync_to_async(prepare)()
     # Warm the layer's Redis connection pool so the first event does not pay for it.
     await layer.group_send("bench.warmup", {"type": "bench.warmup"})
     emit({"ready": True, "head": head, "pid": os.getpid()})
@@ -79,7 +91,12 @@ async def run_django(args: argparse.Namespace) -> None:
         await pace(started, index, args.interval)
         data = {"r": args.token, "i": index, "t": time.time()}
         if args.target == "ours":
-            event = await apublish(args.stream, "bench", data)
+            if args.publish == "many":
+                event = (await apublish_many([(stream, "bench", data) for stream in streams]))[0]
+            else:
+                event = await apublish(streams[0], "bench", data)
+                for stream in streams[1:]:
+                    await apublish(stream, "bench", data)
             last_seq = event.seq
             if first_seq is None:
                 first_seq = event.seq
@@ -130,6 +147,15 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.0)
     parser.add_argument("--token", required=True)
     parser.add_argument("--stream", default="broadcast")
+    parser.add_argument(
+        "--streams", help="ours: a comma-separated list; each event goes to every one of them"
+    )
+    parser.add_argument(
+        "--publish",
+        choices=["single", "many"],
+        default="single",
+        help="ours with --streams: one apublish per stream, or one apublish_many per event",
+    )
     parser.add_argument("--room", default="bench")
     parser.add_argument("--url", help="raw: the server's ws:// URL")
     args = parser.parse_args()

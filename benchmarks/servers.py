@@ -158,6 +158,7 @@ SERVER_COMMANDS: dict[str, list[str]] = {
         "off",
     ],
     "raw": [sys.executable, "-m", "benchmarks.raw_server", "--port", "{port}"],
+    "raw-batch": [sys.executable, "-m", "benchmarks.raw_server", "--port", "{port}", "--batch"],
     # Diagnostics only (run.py --gc-log): daphne, logging garbage-collector pauses.
     "daphne-gclog": [
         sys.executable,

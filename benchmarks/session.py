@@ -13,7 +13,7 @@ import os
 import sys
 
 
-def create_sessions(count: int = 1, prefix: str = "bench") -> list[str]:
+def create_sessions(count: int = 1, prefix: str = "bench", staff: bool = False) -> list[str]:
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
         HASH_SESSION_KEY,
@@ -24,7 +24,9 @@ def create_sessions(count: int = 1, prefix: str = "bench") -> list[str]:
 
     keys = []
     for n in range(count):
-        user, _ = get_user_model().objects.get_or_create(username=f"{prefix}{n}")
+        user, _ = get_user_model().objects.get_or_create(
+            username=f"{prefix}{n}", defaults={"is_staff": staff}
+        )
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
         store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"

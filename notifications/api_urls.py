@@ -1,7 +1,10 @@
 """The REST API (needs djangorestframework): `path("api/", include("notifications.api_urls"))`."""
 
 from django.urls import path
+from rest_framework.renderers import JSONOpenAPIRenderer
+from rest_framework.schemas import get_schema_view
 
+from notifications.tasks.viewsets import TaskRunViewSet
 from notifications.viewsets import StreamEventViewSet, TokenAPIView
 
 app_name = "notifications-api"
@@ -13,4 +16,18 @@ urlpatterns = [
         name="stream-events",
     ),
     path("token/", TokenAPIView.as_view(), name="token"),
+    path("tasks/", TaskRunViewSet.as_view({"get": "list", "post": "create"}), name="task-list"),
+    path("tasks/<uuid:run_id>/", TaskRunViewSet.as_view({"get": "retrieve"}), name="task-detail"),
+    path(
+        "tasks/<uuid:run_id>/cancel/",
+        TaskRunViewSet.as_view({"post": "cancel"}),
+        name="task-cancel",
+    ),
+    path(
+        "schema/",
+        get_schema_view(
+            title="Live notifications API", renderer_classes=[JSONOpenAPIRenderer], public=True
+        ),
+        name="schema",
+    ),
 ]

@@ -19,4 +19,5 @@ class NotificationsConfig(AppConfig):
         kinds.register_builtin()
         for domain in DOMAINS:
             import_module(f"notifications.{domain}.kinds").register()
+        import_module("notifications.tasks.checks").register_checks()
         user_logged_out.connect(auth.on_logout, dispatch_uid="notifications.auth.on_logout")

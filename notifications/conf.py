@@ -31,6 +31,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PUBLISH_BYTES": 64 * 1024,
     "LAYER_HEALTH_INTERVAL": 10.0,
     "LAYER_SEND_TIMEOUT": 5.0,
+    "TASK_PROGRESS_RATE": 10.0,
+    "TASK_OUTPUT_INTERVAL": 0.1,
+    "TASK_OUTPUT_BYTES": 4096,
+    "TASK_HEARTBEAT_INTERVAL": 1.0,
+    "TASK_WORKER_TIMEOUT": 10.0,
+    "STARTABLE_TASKS": [],
+    "CHAT_TASK": None,
 }
 
 
@@ -148,6 +155,35 @@ class Settings:
     @property
     def LAYER_SEND_TIMEOUT(self) -> float:
         return float(self._get("LAYER_SEND_TIMEOUT"))
+
+    @property
+    def TASK_PROGRESS_RATE(self) -> float:
+        return float(self._get("TASK_PROGRESS_RATE"))
+
+    @property
+    def TASK_OUTPUT_INTERVAL(self) -> float:
+        return float(self._get("TASK_OUTPUT_INTERVAL"))
+
+    @property
+    def TASK_OUTPUT_BYTES(self) -> int:
+        return int(self._get("TASK_OUTPUT_BYTES"))
+
+    @property
+    def TASK_HEARTBEAT_INTERVAL(self) -> float:
+        return float(self._get("TASK_HEARTBEAT_INTERVAL"))
+
+    @property
+    def TASK_WORKER_TIMEOUT(self) -> float:
+        return float(self._get("TASK_WORKER_TIMEOUT"))
+
+    @property
+    def STARTABLE_TASKS(self) -> list[str]:
+        return [str(path) for path in self._get("STARTABLE_TASKS")]
+
+    @property
+    def CHAT_TASK(self) -> str | None:
+        value = self._get("CHAT_TASK")
+        return None if value is None else str(value)
 
 
 app_settings = Settings()

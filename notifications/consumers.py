@@ -23,7 +23,7 @@ from notifications.connection import Connection, FrameRefused
 from notifications.flushing import Flusher
 from notifications.limits import TokenBucket
 from notifications.middleware import CREDENTIAL_SCOPE_KEY
-from notifications.policy import get_policy
+from notifications.policy import StreamNotFound, get_policy
 from notifications.streams import InvalidStream
 from notifications.subscriptions import Forbidden, NotAuthenticated
 from notifications.wire import PROTOCOL_VERSION, SUBPROTOCOL, Control, control, websocket_frame
@@ -245,6 +245,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             key = await self.connection.authorize(stream)
         except InvalidStream as error:
             await self.send_error("invalid_stream", str(error), stream=stream)
+            return
+        except StreamNotFound:
+            await self.send_error("not_found", "No such stream.", stream=stream)
             return
         except (NotAuthenticated, Forbidden):
             await self.send_error("forbidden", "You may not read this stream.", stream=stream)

@@ -10,7 +10,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 
 from notifications.log import read_events, read_marks
-from notifications.policy import Forbidden, NotAuthenticated, authorize
+from notifications.policy import Forbidden, NotAuthenticated, StreamNotFound, authorize
 from notifications.streams import InvalidStream, User
 
 __all__ = ["Page", "ahistory", "arecent", "history", "recent", "recent_or_refused"]
@@ -50,13 +50,16 @@ def recent(user: User, stream: object, limit: int = 20) -> Page:
 
 def recent_or_refused(user: User, stream: object, limit: int = 20) -> Page:
     """Like `recent`, but a refusal is an empty page whose `refused` says why
-    ("invalid_stream", "not_authenticated", "forbidden") and `detail` says it in words."""
+    ("invalid_stream", "not_authenticated", "not_found", "forbidden") and `detail` says it in
+    words."""
     try:
         return recent(user, stream, limit)
     except InvalidStream as error:
         return Page(str(stream), refused="invalid_stream", detail=str(error))
     except NotAuthenticated:
         return Page(str(stream), refused="not_authenticated", detail="Log in to read this stream.")
+    except StreamNotFound:
+        return Page(str(stream), refused="not_found", detail="No such stream.")
     except Forbidden:
         return Page(str(stream), refused="forbidden", detail="You may not read this stream.")
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from notifications.connection import Connection
 
 Rule = Callable[[User, str], bool]
+Sweep = Callable[[list[str]], None]
 FrameHandler = Callable[["Connection", dict[str, Any]], Awaitable[None]]
 
 ANY_NAME = rf"{NAME_PART}(?::{NAME_PART})*"
@@ -48,7 +49,11 @@ class StreamKind:
     stream (SSE responses close after one; finished streams answer 204). `retention_days`
     overrides `RETENTION_DAYS` for this kind. `coalesce` lists ephemeral event types of which
     a reader only needs the latest one still queued. `frame_handlers` maps WebSocket client frame
-    types (`"chat.send"`) to `async def handler(connection, frame)`."""
+    types (`"chat.send"`) to `async def handler(connection, frame)`. With
+    `not_found_when_refused`, a reader who may not read a stream is told it does not exist (404),
+    so its name leaks nothing. `sweep(names)` is called in each server process every
+    RESYNC_INTERVAL with the names of this kind's streams it has readers for: the chance to end
+    streams whose producer is gone."""
 
     name: str
     can_read: Rule = nobody
@@ -58,6 +63,8 @@ class StreamKind:
     retention_days: float | None = None
     coalesce: frozenset[str] = frozenset()
     frame_handlers: Mapping[str, FrameHandler] = field(default_factory=dict)
+    not_found_when_refused: bool = False
+    sweep: Sweep | None = None
     description: str = ""
 
     def matches(self, key: str) -> bool:

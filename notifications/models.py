@@ -2,5 +2,6 @@
 
 from notifications.chat.models import Room
 from notifications.log import Event, Stream
+from notifications.tasks.models import TaskRun
 
-__all__ = ["Event", "Room", "Stream"]
+__all__ = ["Event", "Room", "Stream", "TaskRun"]

@@ -21,6 +21,10 @@ class Forbidden(Exception):
     pass
 
 
+class StreamNotFound(Forbidden):
+    """Refused, and told as "no such stream" (the kind's `not_found_when_refused`)."""
+
+
 class StreamPolicy:
     """Point `NOTIFICATIONS["STREAM_POLICY"]` at a subclass to change a decision. A method
     `can_read_<kind>(user, name)` on a subclass decides for that kind (logged-in users only)."""
@@ -65,6 +69,9 @@ def authorize(user: User, stream: object) -> str:
     if not policy.can_read(user, key):
         if not user.is_authenticated and not policy.can_connect(user):
             raise NotAuthenticated(key)
+        kind = kinds.kind_of(key)
+        if kind is not None and kind.not_found_when_refused:
+            raise StreamNotFound(key)
         raise Forbidden(key)
     return key
 

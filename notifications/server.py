@@ -2,8 +2,10 @@
 
     python -m notifications.server -b 127.0.0.1 -p 8000 mysite.asgi:application
 
-takes every daphne option, and changes four defaults: TCP endpoints get a listen backlog of
-1024 (daphne's 50 refuses connections when many clients reconnect at once); a protocol
+takes every daphne option, and changes five defaults: TCP endpoints get a listen backlog of
+1024 (daphne's 50 refuses connections when many clients reconnect at once); a WebSocket
+handshake has 20 seconds, not 5, to be accepted (under a reconnect storm, handshakes dropped
+for being slow come straight back as more reconnects); a protocol
 violation (invalid UTF-8, an oversized message) is answered with a close frame (1007, 1009)
 instead of a dropped TCP connection; and a client has HEARTBEAT_TIMEOUT seconds, not one, to
 read what was sent before a close frame (a slow reader still gets its 4429); and the server may
@@ -21,6 +23,7 @@ from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import reactor
 
 BACKLOG = 1024
+HANDSHAKE_TIMEOUT = 20
 PROTOCOL_CLOSE_CODES = frozenset({1001, 1008, 1011})
 
 
@@ -67,6 +70,10 @@ def close_handshake_timeout() -> float:
 class LiveCommandLineInterface(CommandLineInterface):  # type: ignore[misc]
     description = "daphne for django-live-notifications"
     server_class = LiveServer
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parser.set_defaults(websocket_connect_timeout=HANDSHAKE_TIMEOUT)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,3 +44,8 @@ def split_stream(key: str) -> tuple[str, str]:
 def group_name(stream: str) -> str:
     """The channel-layer group of a stream (layer group names cannot hold every stream key)."""
     return "notifications." + hashlib.blake2b(stream.encode(), digest_size=16).hexdigest()
+
+
+HUBS_GROUP = "notifications.hubs"
+"""The layer group every process's hub joins: batches over many streams travel there once per
+process, and each process keeps the events of the streams it serves."""

@@ -9,7 +9,7 @@ from typing import Final
 
 from notifications.conf import app_settings
 from notifications.hub import Hub, get_hub
-from notifications.log import aread_events, aread_history
+from notifications.log import aread_events
 from notifications.policy import Forbidden, NotAuthenticated
 from notifications.policy import aauthorize as authorize
 from notifications.wire import Control, Item, LiveEvent
@@ -153,7 +153,7 @@ class Subscription:
     async def _replay(self, since: Cursor) -> None:
         page = app_settings.REPLAY_PAGE_SIZE
         after = since if isinstance(since, int) else None
-        history = await aread_history(self.stream, after, page)
+        history = await self.hub.read_history(self.stream, after, page)
         self.hub.observe_head(self.stream, history.head)
         reason = _resync_reason(since, history.head, history.pruned)
         if reason is not None:

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from notifications.views import StreamView, TokenView
 
@@ -7,4 +7,5 @@ app_name = "notifications"
 urlpatterns = [
     path("events/<str:stream>/", StreamView.as_view(), name="events"),
     path("token/", TokenView.as_view(), name="token"),
+    path("tasks/", include("notifications.tasks.urls")),
 ]

@@ -24,8 +24,8 @@ from notifications.auth import Credential, token_response, user_from_token
 from notifications.conf import app_settings
 from notifications.connection import Connection
 from notifications.hub import get_hub
-from notifications.log import aread_last_event
-from notifications.policy import get_policy
+from notifications.log import aread_heads, aread_last_event
+from notifications.policy import StreamNotFound, get_policy
 from notifications.streams import InvalidStream, User
 from notifications.subscriptions import (
     Cursor,
@@ -79,9 +79,11 @@ class StreamView(View):
             return _refusal(404, "invalid_stream", str(error))
         except NotAuthenticated:
             return _refusal(401, "not_authenticated", "Log in to read this stream.")
+        except StreamNotFound:
+            return _refusal(404, "not_found", "No such stream.")
         except Forbidden:
             return _refusal(403, "forbidden", "You may not read this stream.")
-        cursor = parse_cursor(request.headers.get("Last-Event-ID") or request.GET.get("since"))
+        cursor = self.get_cursor(request)
         terminal = self.get_terminal_events(stream)
         if terminal and await is_finished(stream, cursor, terminal):
             return HttpResponse(status=204)
@@ -89,6 +91,10 @@ class StreamView(View):
             return _refusal(429, "too_many_connections", "Too many open connections.")
         if not request.scope.get(SHARED_THREAD_SCOPE_KEY):  # type: ignore[attr-defined]
             _warn_thread_per_stream()
+        if cursor is None:
+            # "From now" is from before the response starts: what is published once the
+            # client sees the stream open is never behind its cursor.
+            cursor = (await aread_heads([stream])).get(stream, 0)
         connection = Connection(user, credential=credential)
         named = request.GET.get("named") != "0"
         response = StreamingHttpResponse(
@@ -98,7 +104,32 @@ class StreamView(View):
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         response["Content-Encoding"] = "identity"
+        for name, value in self.get_response_headers().items():
+            response[name] = value
         return response
+
+    def get_cursor(self, request: HttpRequest) -> Cursor:
+        """Where to resume: `Last-Event-ID`, else `?since=`; None means "from now"."""
+        return parse_cursor(request.headers.get("Last-Event-ID") or request.GET.get("since"))
+
+    def get_response_headers(self) -> dict[str, str]:
+        """Headers added to the event-stream response."""
+        return {}
+
+    def opening(self, stream: str) -> bytes:
+        """The first bytes of the response."""
+        return encode_sse(retry=app_settings.SSE_RETRY, comment="stream " + stream)
+
+    def encode(self, items: list[Item], named: bool) -> bytes:
+        """The bytes of a batch of events and controls; override for another wire format."""
+        return b"".join(sse_message(item, named) for item in items)
+
+    def closing(self, reason: str | None, named: bool) -> bytes:
+        """The last bytes: after a terminal event (`reason` None), or when the server ended
+        the connection (`reason` says why)."""
+        if reason is None:
+            return b""
+        return sse_message(Control("ended", {"reason": reason}), named)
 
     async def authenticate(self, request: HttpRequest) -> tuple[User, Credential | None]:
         """The user: from a token (`?token=` or `Authorization: Bearer`) if one is given,
@@ -160,14 +191,18 @@ class StreamView(View):
             )
             keepalive = app_settings.SSE_KEEPALIVE
             budget = app_settings.SSE_MAX_BYTES
-            yield encode_sse(retry=app_settings.SSE_RETRY, comment="stream " + stream)
+            yield self.opening(stream)
             while not connection.outbox.overflowed and connection.ended is None:
                 items = connection.outbox.take()
                 if items:
-                    chunk = b"".join(sse_message(item, named) for item in items)
+                    chunk = self.encode(items, named)
                     yield chunk
                     budget -= len(chunk)
-                    if budget <= 0 or _has_terminal(items, terminal):
+                    if _has_terminal(items, terminal):
+                        if closing := self.closing(None, named):
+                            yield closing
+                        return
+                    if budget <= 0:
                         return
                     continue
                 if starting is not None and starting.done():
@@ -177,7 +212,7 @@ class StreamView(View):
                 if not await wakeup.wait(keepalive):
                     yield SSE_KEEPALIVE if named else SSE_KEEPALIVE_MESSAGE
             if connection.ended is not None:
-                yield sse_message(Control("ended", {"reason": connection.ended}), named)
+                yield self.closing(connection.ended, named)
         finally:
             connection.close()
 

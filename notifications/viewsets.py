@@ -44,6 +44,8 @@ class StreamEventViewSet(viewsets.ViewSet):
             raise NotFound(str(error)) from error
         except policy.NotAuthenticated as error:
             raise NotAuthenticated() from error
+        except policy.StreamNotFound as error:
+            raise NotFound("No such stream.") from error
         except policy.Forbidden as error:
             raise PermissionDenied("You may not read this stream.") from error
         return Response(

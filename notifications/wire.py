@@ -13,6 +13,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 PROTOCOL_VERSION = 1
 SUBPROTOCOL = "notifications.v1.json"
 LAYER_MESSAGE_TYPE = "notifications.event"
+BATCH_MESSAGE_TYPE = "notifications.events"
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -98,6 +99,20 @@ class LiveEvent:
         if self._sse_unnamed is None:
             self._sse_unnamed = encode_sse(id=self.seq, data=self.payload)
         return self._sse_unnamed
+
+
+def batch_message(events: list[LiveEvent]) -> dict[str, Any]:
+    """One layer message carrying many events (of one stream or of many)."""
+    return {
+        "type": BATCH_MESSAGE_TYPE,
+        "events": [[event.stream, event.seq, event.type, event.payload] for event in events],
+    }
+
+
+def events_from_batch(message: dict[str, Any]) -> list[LiveEvent]:
+    return [
+        LiveEvent(stream, seq, type, payload) for stream, seq, type, payload in message["events"]
+    ]
 
 
 @dataclass(slots=True)

@@ -1,7 +1,9 @@
 """Settings of the demo site. Embedded defaults: SQLite and the in-memory channel layer.
-`DATABASE_URL` switches to PostgreSQL, `REDIS_URL` to channels-redis."""
+`DATABASE_URL` switches to PostgreSQL, `REDIS_URL` to channels-redis (a comma-separated list
+of URLs shards the layer over several Redis hosts)."""
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
+    *([] if find_spec("django.tasks") else ["django_tasks"]),
+    "django_tasks_db",
     "notifications",
 ]
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -81,25 +87,27 @@ else:
     }
 
 REDIS_URL = os.environ.get("REDIS_URL")
-if REDIS_URL and os.environ.get("REDIS_LAYER") == "pubsub":
+REDIS_SHARDS = [url for url in (REDIS_URL or "").split(",") if url]
+if REDIS_SHARDS and os.environ.get("REDIS_LAYER") == "pubsub":
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": None} for url in REDIS_SHARDS]},
         }
     }
-elif REDIS_URL:
+elif REDIS_SHARDS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        "address": url,
                         "socket_timeout": None,
                         "socket_connect_timeout": 5,
                         "max_connections": 10000,
                     }
+                    for url in REDIS_SHARDS
                 ],
                 "capacity": 10000,
                 "expiry": 60,
@@ -120,6 +128,12 @@ NOTIFICATIONS: dict[str, Any] = {
     for key, default in DEFAULTS.items()
     if isinstance(default, int | float) and (value := os.environ.get(f"NOTIFICATIONS_{key}"))
 }
+
+NOTIFICATIONS["CHAT_TASK"] = "notifications.tasks.demo.reply"
+NOTIFICATIONS["STARTABLE_TASKS"] = [
+    "notifications.tasks.demo.crunch_numbers",
+    "notifications.tasks.demo.write_text",
+]
 
 if os.environ.get("NOTIFICATIONS_ALLOWED_ORIGINS"):
     NOTIFICATIONS["ALLOWED_ORIGINS"] = os.environ["NOTIFICATIONS_ALLOWED_ORIGINS"].split(",")

@@ -1,12 +1,20 @@
 from typing import Any
 
+from django import forms
 from django.conf import settings
-from django.contrib.auth.mixins import UserPassesTestMixin
+from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.contrib.auth.views import LoginView
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect
+from django.views import View
 from django.views.generic import TemplateView
 
 from notifications.history import recent_or_refused
+from notifications.tasks import api, demo
+from notifications.tasks.models import TaskRun
 from project.demo_account import DEMO_ACCOUNTS
+
+RECENT_RUNS = 20
 
 
 class SignInView(LoginView):
@@ -42,3 +50,82 @@ class ConsoleView(UserPassesTestMixin, TemplateView):
             cursors=page.cursors,
         )
         return context
+
+
+class CrunchNumbersForm(forms.Form):
+    task = demo.crunch_numbers
+    steps = forms.IntegerField(label="Steps", min_value=1, max_value=1000, initial=40)
+
+
+class WriteTextForm(forms.Form):
+    task = demo.write_text
+    prompt = forms.CharField(
+        label="Prompt",
+        max_length=200,
+        required=False,
+        initial="Tell me about live streams",
+        widget=forms.TextInput(attrs={"placeholder": "What should it write about?"}),
+    )
+
+
+START_FORMS: dict[str, type[CrunchNumbersForm | WriteTextForm]] = {
+    "crunch_numbers": CrunchNumbersForm,
+    "write_text": WriteTextForm,
+}
+
+
+class TasksView(LoginRequiredMixin, TemplateView):
+    """Start a demo task (POST, then the run's page), and the user's latest runs."""
+
+    template_name = "tasks/index.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        for name, form_class in START_FORMS.items():
+            context.setdefault(f"{name}_form", form_class())
+        context["runs"] = list(api.runs_of(self.request.user)[:RECENT_RUNS])
+        return context
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        name = request.POST.get("task", "")
+        form_class = START_FORMS.get(name)
+        if form_class is None:
+            return HttpResponseBadRequest("Unknown task.")
+        form = form_class(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(
+                self.get_context_data(**{f"{name}_form": form}), status=400
+            )
+        run = api.start(form.task, owner=request.user, **form.cleaned_data)
+        return redirect("task-run", run_id=run.pk)
+
+
+def readable_run_or_404(request: HttpRequest, run_id: object) -> TaskRun:
+    try:
+        return api.readable_run(request.user, run_id)
+    except TaskRun.DoesNotExist as error:
+        raise Http404("No such run.") from error
+
+
+class RunView(LoginRequiredMixin, TemplateView):
+    """A run's page: its progress, output and outcome, live; 404 unless the user may read it."""
+
+    template_name = "tasks/run.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["run"] = readable_run_or_404(self.request, kwargs["run_id"])
+        context["transport"] = "sse" if self.request.GET.get("transport") == "sse" else "websocket"
+        return context
+
+
+class CancelRunView(LoginRequiredMixin, View):
+    """`POST`: ask the run to stop, then back to its page (JSON `{status}` for `fetch`)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, run_id: object) -> HttpResponse:
+        run = api.cancel(readable_run_or_404(request, run_id))
+        if request.headers.get("Accept") == "application/json":
+            return JsonResponse({"status": run.status})
+        return redirect("task-run", run_id=run.pk)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +14,7 @@ import websockets
 from asgiref.sync import sync_to_async
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
+from httpx_sse import ServerSentEvent, aconnect_sse
 
 CSRF = "a" * 32
 
@@ -211,3 +214,66 @@ class SseClient:
     async def close(self) -> None:
         await self.response.aclose()
         await self.client.aclose()
+
+
+class SseWatcher:
+    """Reads an event stream in the background with httpx-sse (a parser that is not ours),
+    noting the wall-clock time each event arrived."""
+
+    def __init__(
+        self, url: str, *, session: str | None = None, last_event_id: str | None = None
+    ) -> None:
+        self.url = url
+        self.cookies = {"sessionid": session} if session else {}
+        self.headers = {"Accept": "text/event-stream"}
+        if last_event_id is not None:
+            self.headers["Last-Event-ID"] = last_event_id
+        self.events: list[tuple[ServerSentEvent, float]] = []
+        self.status: int | None = None
+        self.ended = False
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> SseWatcher:
+        started = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(self._read(started))
+        await asyncio.wait_for(started, 10)
+        return self
+
+    async def until(self, predicate: Any, timeout: float = 10.0) -> ServerSentEvent:
+        """The first event (already read or still to come) for which `predicate` is true."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for event, _ in self.events:
+                    if predicate(event):
+                        return event
+                if self.ended:
+                    raise EOFError(f"the stream ended; got {[e.event for e, _ in self.events]}")
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _read(self, started: asyncio.Future[None]) -> None:
+        async with httpx.AsyncClient(timeout=None, cookies=self.cookies) as client:
+            try:
+                async with aconnect_sse(client, "GET", self.url, headers=self.headers) as source:
+                    self.status = source.response.status_code
+                    started.set_result(None)
+                    if self.status == 200:
+                        async for event in source.aiter_sse():
+                            if event.data or event.event != "message":
+                                self.events.append((event, time.time()))
+                            self._changed.set()
+            except Exception as error:
+                if not started.done():
+                    started.set_exception(error)
+                    return
+                raise
+            finally:
+                self.ended = True
+                self._changed.set()

@@ -12,7 +12,7 @@ from django.db import connection, connections
 from django.test import Client
 
 from notifications import routing
-from tests.servers import DaphneServer, RedisServer
+from tests.servers import DaphneServer, RedisServer, RedisShards, WorkerProcess
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -50,37 +50,61 @@ def redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def second_redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def layer_param(request: pytest.FixtureRequest) -> str:
+    """The test's `layer` parameter: "core", "pubsub" or "sharded" (the core layer over two
+    Redis hosts)."""
+    callspec = getattr(request.node, "callspec", None)
+    return str(callspec.params.get("layer", "core")) if callspec is not None else "core"
+
+
 @pytest.fixture
-def redis(redis_server: RedisServer) -> Iterator[RedisServer]:
-    if redis_server.process is None:
-        redis_server.start()
-    redis_server.cli("FLUSHALL")
-    yield redis_server
-    if redis_server.process is None:
-        redis_server.start()
+def redis(
+    redis_server: RedisServer, request: pytest.FixtureRequest
+) -> Iterator[RedisServer | RedisShards]:
+    """The private Redis; for a test with `layer="sharded"`, two of them as shards."""
+    servers = [redis_server]
+    if layer_param(request) == "sharded":
+        servers.append(request.getfixturevalue("second_redis_server"))
+    for server in servers:
+        if server.process is None:
+            server.start()
+        server.cli("FLUSHALL")
+    yield servers[0] if len(servers) == 1 else RedisShards(servers)
+    for server in servers:
+        if server.process is None:
+            server.start()
 
 
 def redis_layer_config(url: str, kind: str = "core") -> dict[str, Any]:
+    """The CHANNEL_LAYERS setting for `url` (a comma-separated list of shards)."""
     if kind == "pubsub":
         backend, config = "channels_redis.pubsub.RedisPubSubChannelLayer", {}
     else:
         backend, config = "channels_redis.core.RedisChannelLayer", {"capacity": 10000}
-    host: dict[str, Any] = {"address": url, "socket_timeout": None}
-    if kind == "core":
-        host["max_connections"] = 10000
-    return {"default": {"BACKEND": backend, "CONFIG": {"hosts": [host], **config}}}
+    hosts: list[dict[str, Any]] = []
+    for address in url.split(","):
+        host: dict[str, Any] = {"address": address, "socket_timeout": None}
+        if kind != "pubsub":
+            host["max_connections"] = 10000
+        hosts.append(host)
+    return {"default": {"BACKEND": backend, "CONFIG": {"hosts": hosts, **config}}}
 
 
 @pytest.fixture
-def redis_layer(settings: Any, redis: RedisServer, request: pytest.FixtureRequest) -> RedisServer:
+def redis_layer(
+    settings: Any, redis: RedisServer | RedisShards, request: pytest.FixtureRequest
+) -> RedisServer | RedisShards:
     """This test process publishes and receives through the private Redis (with the layer
     kind of the test's `layer` parameter, if it has one)."""
-    kind = (
-        request.node.callspec.params.get("layer", "core")
-        if hasattr(request.node, "callspec")
-        else "core"
-    )
-    settings.CHANNEL_LAYERS = redis_layer_config(redis.url, kind)
+    settings.CHANNEL_LAYERS = redis_layer_config(redis.url, layer_param(request))
     channel_layers.backends.clear()
     return redis
 
@@ -103,7 +127,7 @@ def fast_resync(settings: Any) -> None:
 
 
 @pytest.fixture
-def live_env(django_db_setup: None, redis: RedisServer) -> dict[str, str]:
+def live_env(django_db_setup: None, redis: RedisServer | RedisShards) -> dict[str, str]:
     """Environment for a server process sharing this test's database and the private Redis."""
     db = connection.settings_dict
     env = {
@@ -142,6 +166,29 @@ def daphne(
     if report is not None and report.failed:
         for server in servers:
             print(f"----- {server.name} log -----\n{server.log()}")
+
+
+@pytest.fixture
+def worker(
+    live_env: dict[str, str], request: pytest.FixtureRequest
+) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start `db_worker` processes of the demo site; their logs are printed if the test
+    fails. `worker(REDIS_URL="")` runs one without Redis."""
+    workers: list[WorkerProcess] = []
+
+    def start(name: str = "worker", **env: str) -> WorkerProcess:
+        process = WorkerProcess({**live_env, **env}, name=f"{name}{len(workers)}")
+        workers.append(process)
+        process.start()
+        return process
+
+    yield start
+    for process in workers:
+        process.stop()
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for process in workers:
+            print(f"----- {process.name} log -----\n{process.log()}")
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from notifications.streams import HUBS_GROUP
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -91,8 +93,43 @@ class RedisServer:
             client.close()
 
     def groups(self) -> list[str]:
-        """The channel layer's group keys."""
-        return list(self.cli("KEYS", "asgi:group:*"))  # type: ignore[call-overload]
+        """The channel layer's group keys of streams (not the group every hub joins)."""
+        keys: list[str] = self.cli("KEYS", "asgi:group:*")  # type: ignore[assignment]
+        return [key for key in keys if key != "asgi:group:" + HUBS_GROUP]
+
+
+class RedisShards:
+    """Several private redis-servers as one sharded channel layer (channels-redis `hosts`);
+    `stop()` and `start()` take all of them down and up, `shard(i)` one of them."""
+
+    def __init__(self, servers: list[RedisServer]) -> None:
+        self.servers = servers
+
+    @property
+    def url(self) -> str:
+        return ",".join(server.url for server in self.servers)
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.servers[0].process
+
+    def shard(self, index: int) -> RedisServer:
+        return self.servers[index]
+
+    def start(self) -> None:
+        for server in self.servers:
+            if server.process is None:
+                server.start()
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def cli(self, *args: str) -> list[object]:
+        return [server.cli(*args) for server in self.servers]
+
+    def groups(self) -> list[str]:
+        return [group for server in self.servers for group in server.groups()]
 
 
 class DaphneServer:
@@ -233,3 +270,61 @@ class PartitionableProxy:
             if not dead[0]:
                 writer.write(data)
                 await writer.drain()
+
+
+class WorkerProcess:
+    """A `db_worker` of the demo site (django-tasks-db) in its own process; `kill()` is a
+    SIGKILL, as when the machine runs out of memory."""
+
+    def __init__(self, env: dict[str, str], name: str = "worker") -> None:
+        self.env = env
+        self.name = name
+        self.log_path = Path(tempfile.mkstemp(prefix=f"notifications-{name}-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--queue-name",
+                "*",
+                "--interval",
+                "0.05",
+                "--no-startup-delay",
+                "--no-reload",
+                "--worker-id",
+                self.name,
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while "Starting worker" not in self.log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not start:\n{self.log()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")

@@ -273,7 +273,7 @@ async def test_a_failing_subscribe_never_takes_another_frames_client_id(make_use
         finally:
             SlowConsumer.release.set()
 
-    monkeypatch.setattr("notifications.subscriptions.aread_history", unavailable)
+    monkeypatch.setattr("notifications.hub.Hub.read_history", unavailable)
     connected, _, socket = await connect("/ws/slow/", session, consumer=SlowConsumer)
     assert connected
     await socket.send({"type": "subscribe", "stream": "broadcast"})

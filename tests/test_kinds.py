@@ -29,7 +29,8 @@ def test_the_app_registers_the_core_and_domain_kinds():
         ("room:a:b", None),
         ("session:" + "0" * 32, "session"),
         ("session:xyz", None),
-        ("task:6f1c-9a", "task"),
+        ("task:6f1c9a00-0000-4000-8000-000000000001", "task"),
+        ("task:6f1c-9a", None),
         ("unknown:1", None),
     ],
 )

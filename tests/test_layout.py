@@ -5,7 +5,17 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "notifications"
 DOMAINS = ("notifications.chat", "notifications.tasks", "notifications.inbox")
-COMPOSITION = {"notifications.apps", "notifications.models", "notifications.admin"}
+COMPOSITION = {
+    "notifications.apps",
+    "notifications.models",
+    "notifications.admin",
+    "notifications.urls",
+    "notifications.api_urls",
+}
+DOMAIN_ENTRY_POINTS = {
+    "notifications.templatetags.live_tasks",
+    "notifications.management.commands.sweep_task_runs",
+}
 
 
 def module_name(path: Path) -> str:
@@ -25,6 +35,8 @@ def imports_of(path: Path) -> set[str]:
 
 
 def is_domain(name: str) -> bool:
+    if name in DOMAIN_ENTRY_POINTS:
+        return True
     return any(name == domain or name.startswith(domain + ".") for domain in DOMAINS)
 
 

@@ -3,6 +3,9 @@ from django.contrib.auth.models import AnonymousUser
 
 from notifications.models import Room
 from notifications.policy import DefaultStreamPolicy
+from notifications.tasks.lifecycle import create_run
+
+A_RUN = "task:6f1c9a00-0000-4000-8000-000000000001"
 
 
 @pytest.mark.django_db
@@ -22,7 +25,9 @@ def test_default_policy(django_user_model):
     assert not policy.can_read(bob, "room:secret")
     assert policy.can_read(bob, "room:lobby")
     assert not policy.can_read(bob, "room:missing")
-    assert policy.can_read(staff, "task:1") and not policy.can_read(bob, "task:1")
+    run = create_run("app.tasks.work", (), {}, owner=alice)
+    assert policy.can_read(alice, run.stream) and policy.can_read(staff, run.stream)
+    assert not policy.can_read(bob, run.stream)
     assert policy.can_read(bob, "broadcast")
     assert not policy.can_read(bob, "unknown:1")
     anonymous = AnonymousUser()
@@ -57,8 +62,8 @@ def test_a_site_policy_overrides_any_decision_of_the_kinds(django_user_model, se
     owner = django_user_model.objects.create_user("owner")
     policy = get_policy()
     assert isinstance(policy, TeamPolicy)
-    assert policy.can_read(owner, "task:1")
+    assert policy.can_read(owner, A_RUN)
     assert policy.can_read(owner, "team:blue") and not policy.can_read(owner, "team:red")
     assert not policy.can_read(AnonymousUser(), "team:blue")
     assert policy.terminal_events("team:blue") == {"match.over"}
-    assert "task.succeeded" in policy.terminal_events("task:1")
+    assert "task.succeeded" in policy.terminal_events(A_RUN)

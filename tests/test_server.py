@@ -40,6 +40,7 @@ async def test_invalid_utf8_is_closed_with_1007_and_the_server_stays_healthy(dap
     await good.close()
 
 
+@pytest.mark.stress
 async def test_a_reader_that_stops_reading_for_seconds_still_gets_its_4429_close_frame(
     daphne, make_user, redis_layer
 ):
@@ -88,6 +89,7 @@ def listen_backlog(port):
     return int(listing.stdout.split()[2])
 
 
+@pytest.mark.stress
 async def test_a_thousand_clients_reconnecting_at_once_are_all_served(daphne, redis):
     """A reconnect storm: every client resumes with its cursor in the same instant."""
     users = await logged_in_users(1000)

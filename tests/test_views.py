@@ -3,6 +3,7 @@ import json
 import threading
 
 import pytest
+from asgiref.sync import sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from django.core.asgi import get_asgi_application
 
@@ -10,6 +11,7 @@ from notifications import views
 from notifications.api import apublish
 from notifications.hub import get_hub
 from notifications.routing import http_application
+from notifications.tasks.lifecycle import create_run
 from notifications.views import StreamView
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,8 +20,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 class SseExchange:
     """Drives the Django ASGI app in-process and parses what it streams."""
 
-    def __init__(self, path, session=None, headers=(), application=None):
+    def __init__(self, path, session=None, headers=(), application=None, method="GET", body=b""):
         path, _, query = path.partition("?")
+        self.body_sent = body
         raw_headers = [(b"host", b"testserver"), *headers]
         if session:
             raw_headers.append((b"cookie", f"sessionid={session}".encode()))
@@ -27,7 +30,7 @@ class SseExchange:
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": "GET",
+            "method": method,
             "scheme": "http",
             "path": path,
             "raw_path": path.encode(),
@@ -42,7 +45,7 @@ class SseExchange:
 
     async def start(self):
         await self.communicator.send_input(
-            {"type": "http.request", "body": b"", "more_body": False}
+            {"type": "http.request", "body": self.body_sent, "more_body": False}
         )
         start = await self.communicator.receive_output(5)
         self.status = start["status"]
@@ -74,6 +77,7 @@ class SseExchange:
         chunks = [await self.chunk()]
         while not self.ended:
             chunks.append(await self.chunk())
+        await self.communicator.wait(5)
         return b"".join(chunks)
 
     async def disconnect(self):
@@ -227,16 +231,17 @@ async def test_terminal_event_ends_the_response_and_finished_streams_answer_204(
 ):
     settings.ROOT_URLCONF = "tests.urls"
     _, session = await make_user("alice", is_staff=True)
+    done, running = [await sync_to_async(create_run)("app.tasks.job", (), {}) for _ in "ab"]
     for type in ("job.progress", "job.done"):
-        await apublish("task:1", type)
-    exchange = await SseExchange("/task-events/task:1/?since=0", session).start()
+        await apublish(done.stream, type)
+    exchange = await SseExchange(f"/task-events/{done.stream}/?since=1", session).start()
     body = (await exchange.body()).decode()
-    assert "id: 1\n" in body and "id: 2\n" in body
-    for cursor in ("2", None):
+    assert "id: 2\n" in body and "id: 3\n" in body
+    for cursor in ("3", None):
         headers = [(b"last-event-id", cursor.encode())] if cursor else []
-        finished = await SseExchange("/task-events/task:1/", session, headers).start()
+        finished = await SseExchange(f"/task-events/{done.stream}/", session, headers).start()
         assert finished.status == 204
-    running = await SseExchange("/task-events/task:2/", session).start()
+    running = await SseExchange(f"/task-events/{running.stream}/", session).start()
     assert running.status == 200
     await running.disconnect()
 

@@ -57,10 +57,10 @@ async def test_a_regular_user_gets_403_for_the_console_and_sees_no_console_link(
     _, session = await make_user("bob")
     server = daphne()
     page = await open_page(server, session, "/")
-    assert await page.locator(".nav a").all_inner_texts() == ["Home"]
+    assert await page.locator(".nav a").all_inner_texts() == ["Home", "Tasks"]
     response = await page.goto(server.http + "/console/")
     assert response.status == 403
-    assert await page.locator(".nav a").all_inner_texts() == ["Home"]
+    assert await page.locator(".nav a").all_inner_texts() == ["Home", "Tasks"]
     assert await page.locator('a[href="/console/"]').count() == 0
 
 
@@ -68,7 +68,12 @@ async def test_staff_see_the_console_and_admin_links(daphne, make_user, redis_la
     _, session = await make_user("admin", is_staff=True)
     server = daphne()
     page = await open_page(server, session, "/")
-    assert await page.locator(".nav a").all_inner_texts() == ["Home", "Live console", "Admin"]
+    assert await page.locator(".nav a").all_inner_texts() == [
+        "Home",
+        "Tasks",
+        "Live console",
+        "Admin",
+    ]
 
 
 async def test_the_bell_counts_notifications_published_to_the_users_stream(

@@ -120,6 +120,7 @@ function environment(overrides = {}) {
     random: () => 0.5,
     location: { href: "https://example.test/page" },
     window: null,
+    navigator: null,
     crypto: { randomUUID: () => `id-${++ids}` },
     ...overrides,
   };

@@ -300,6 +300,27 @@ test("an error for an application frame settles it and leaves the subscriptions 
   assert.deepEqual(sockets[1].sent, [{ type: "subscribe", stream: "room:a", since: 1 }]);
 });
 
+test("while the browser reports no network the client stays offline and retries; online reconnects at once", () => {
+  const window = fakeWindow();
+  const navigator = { onLine: true };
+  const { client, clock, states, sockets } = connectedClient({}, { window, navigator });
+  client.subscribe("room:a", { since: 4 });
+  sockets[0].open();
+  navigator.onLine = false;
+  sockets[0].drop();
+  clock.advance(clock.pending()[0]);
+  sockets[1].drop();
+  clock.advance(clock.pending()[0]);
+  assert.equal(sockets.length, 3);
+  assert.equal(client.state, "offline");
+  navigator.onLine = true;
+  window.fire("online");
+  assert.equal(sockets.length, 4);
+  sockets[3].open();
+  assert.deepEqual(sockets[3].sent, [{ type: "subscribe", stream: "room:a", since: 4 }]);
+  assert.deepEqual(states, ["connecting", "resyncing", "offline", "connecting", "resyncing"]);
+});
+
 for (const code of [1008, 4008]) test(`close code ${code} ends the session: no reconnect until reconnectNow`, () => {
   const window = fakeWindow();
   const ended = [];

@@ -5,6 +5,7 @@
  *   live.on("state", (state) => ...);   // "connecting" | "open" | "offline" | "resyncing" | "closed"
  *   live.on("ended", ({code, reason}) => ...);   // 1008: the session ended; reconnectNow() after a new login
  *   live.send({ type: "chat.send", text: "hi" });   // queued while offline, resent until acked
+ *   live.task(runId, { onProgress(progress) {...}, onOutput(text) {...}, onDone(status, data) {...} });
  *
  * See docs/client.md for the whole API and the reconnect policy.
  */
@@ -36,7 +37,9 @@
   var SESSION_ENDED = [1008, 4008];
   var THROTTLED_CLOSES = [4430, 4431];
   var STABLE_AFTER = 10000;
-  var REFUSED_SUBSCRIPTIONS = ["forbidden", "invalid_stream", "too_many_subscriptions"];
+  var REFUSED_SUBSCRIPTIONS = ["forbidden", "not_found", "invalid_stream", "too_many_subscriptions"];
+  var TASK_TERMINAL = ["task.succeeded", "task.failed", "task.cancelled"];
+  var TASK_STATES = { "task.queued": "queued", "task.started": "running", "task.cancelling": "cancelling" };
   var RETRIED_SUBSCRIPTIONS = ["unavailable", "rate_limited"];
 
   /* Full-jitter exponential backoff: a uniform delay in [0, min(cap, base * 2^attempt)). */
@@ -54,8 +57,15 @@
       random: Math.random,
       location: root.location,
       window: root.addEventListener ? root : null,
+      navigator: root.navigator || null,
       crypto: root.crypto,
     };
+  }
+
+  /* The state shown while an attempt is under way: "offline" while the browser itself reports
+   * no network, so the page does not flicker between offline and connecting. */
+  function attemptState(env) {
+    return env.navigator && env.navigator.onLine === false ? "offline" : "connecting";
   }
 
   function newId(env) {
@@ -91,9 +101,13 @@
   }
 
   function call(handler, value) {
+    return callWith(handler, [value]);
+  }
+
+  function callWith(handler, args) {
     if (!handler) return undefined;
     try {
-      return handler(value);
+      return handler.apply(null, args);
     } catch (error) {
       if (root.console) root.console.error(error);
       return undefined;
@@ -174,6 +188,19 @@
   }
   Client.prototype = Object.create(Emitter.prototype);
 
+  /* Follow one task run (see TaskWatch) on this client's WebSocket. */
+  Client.prototype.task = function (runId, handlers) {
+    var self = this;
+    return new TaskWatch(
+      runId,
+      handlers,
+      function (stream, options) {
+        return self.subscribe(stream, options);
+      },
+      this.options.cursors,
+    );
+  };
+
   Client.prototype.subscribe = function (stream, handlers) {
     handlers = handlers || {};
     var entry = this.streams.get(stream);
@@ -239,7 +266,7 @@
     var self = this;
     var request = {};
     this.clearTimers();
-    this.setState("connecting");
+    this.setState(attemptState(this.env));
     this.pendingConnect = request;
     resolveToken(
       this.options.token,
@@ -596,7 +623,7 @@
 
   EventStream.prototype.open = function () {
     this.clearTimers();
-    this.setState("connecting");
+    this.setState(attemptState(this.env));
     this.opened = false;
     this.withUrl(this.openSource);
   };
@@ -779,6 +806,89 @@
 
   EventStream.prototype.unsubscribe = EventStream.prototype.close;
 
+  /* Follows one run's stream `task:<runId>` through a subscription that `open(stream, options)`
+   * makes, from `since` (default: `cursors[stream]`, else 0, the whole run), and turns its
+   * events into progress, output and states. The subscription resumes, de-duplicates and fills
+   * gaps by seq, so each output chunk arrives once, in order; the watch stops after the
+   * terminal event. */
+  function TaskWatch(runId, handlers, open, cursors) {
+    this.runId = String(runId);
+    this.stream = "task:" + this.runId;
+    this.handlers = handlers || {};
+    var since = this.handlers.since;
+    if (since === undefined) since = cursors && cursors[this.stream];
+    this.cursor = since === undefined ? 0 : since;
+    this.status = null;
+    this.progress = null;
+    this.done = false;
+    this.closed = false;
+    var self = this;
+    this.subscription = open(this.stream, {
+      since: this.cursor,
+      transport: this.handlers.transport,
+      terminal: TASK_TERMINAL,
+      onEvent: function (event) {
+        self.onEvent(event);
+      },
+      onResync: function (frame) {
+        self.cursor = frame.seq;
+        return call(self.handlers.onResync, frame);
+      },
+      onError: function (error) {
+        self.closed = true;
+        call(self.handlers.onError, error);
+      },
+    });
+  }
+
+  TaskWatch.prototype.onEvent = function (event) {
+    if (this.closed) return;
+    if (event.seq !== null && event.seq !== undefined) {
+      if (this.cursor !== null && event.seq <= this.cursor) return;
+      this.cursor = event.seq;
+    }
+    var data = event.data || {};
+    var handlers = this.handlers;
+    callWith(handlers.onEvent, [event]);
+    if (event.event === "task.progress") {
+      this.setProgress(data, event);
+    } else if (event.event === "task.output") {
+      if (typeof data.text === "string") callWith(handlers.onOutput, [data.text, event]);
+    } else if (TASK_STATES[event.event]) {
+      if (data.progress) this.setProgress(data.progress, event);
+      this.setStatus(TASK_STATES[event.event], data, event);
+    } else if (TASK_TERMINAL.indexOf(event.event) !== -1) {
+      var status = event.event.slice("task.".length);
+      if (data.progress) this.setProgress(data.progress, event);
+      this.setStatus(status, data, event);
+      this.done = true;
+      this.stop(false);
+      callWith(handlers.onDone, [status, data, event]);
+    }
+  };
+
+  TaskWatch.prototype.setProgress = function (progress, event) {
+    this.progress = progress;
+    callWith(this.handlers.onProgress, [progress, event]);
+  };
+
+  TaskWatch.prototype.setStatus = function (status, data, event) {
+    this.status = status;
+    callWith(this.handlers.onState, [status, data, event]);
+  };
+
+  /* An EventStream ends by itself after the terminal event; a WebSocket subscription is left. */
+  TaskWatch.prototype.stop = function (always) {
+    if (this.closed) return;
+    this.closed = true;
+    var subscription = this.subscription;
+    if (subscription && (always || !(subscription instanceof EventStream))) subscription.unsubscribe();
+  };
+
+  TaskWatch.prototype.close = function () {
+    this.stop(true);
+  };
+
   /* The page-wide default client, configured by the {% live_client %} tag. */
   var settings = Object.assign({}, DEFAULTS);
   var shared = null;
@@ -822,15 +932,21 @@
     return client().subscribe(stream, handlers);
   }
 
+  function task(runId, handlers) {
+    return new TaskWatch(runId, handlers, subscribe, settings.cursors);
+  }
+
   return {
     Client: Client,
     EventStream: EventStream,
+    TaskWatch: TaskWatch,
     backoffDelay: backoffDelay,
     classify: classify,
     configure: configure,
     readScriptConfig: readScriptConfig,
     client: client,
     subscribe: subscribe,
+    task: task,
     stream: function (stream, handlers) {
       return new EventStream(stream, handlers, settings);
     },
