@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -13,11 +14,20 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from notifications import delivery
-from notifications.log import Event, store_event
+from notifications.log import Event, store_event, store_events
 from notifications.streams import validate_event_type, validate_stream
 from notifications.wire import LiveEvent
 
-__all__ = ["EphemeralEvent", "InvalidEventData", "apublish", "publish"]
+__all__ = [
+    "EphemeralEvent",
+    "InvalidEventData",
+    "apublish",
+    "apublish_many",
+    "publish",
+    "publish_many",
+]
+
+EventSpec = tuple[str, str] | tuple[str, str, Any]
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -105,6 +115,49 @@ async def apublish(
     if not deferred:
         await delivery.asend(event.as_live_event())
     return event
+
+
+def publish_many(events: Iterable[EventSpec], *, using: str | None = None) -> list[Event]:
+    """Store many `(stream, type, data)` events in one transaction and send them live once it
+    commits, in a bounded number of channel-layer messages.
+
+    Each stream's events get consecutive seqs in the order given. Returns the stored events in
+    that order. Nothing is stored if any of them is invalid; a rolled-back transaction
+    publishes nothing; a failed live send never raises.
+    """
+    stored = store_events(_validated(events), _alias(using))
+    if stored:
+        live = [event.as_live_event() for event in stored]
+        transaction.on_commit(partial(delivery.send_many, live), using=_alias(using))
+    return stored
+
+
+async def apublish_many(events: Iterable[EventSpec], *, using: str | None = None) -> list[Event]:
+    """The async form of `publish_many`."""
+    stored, deferred = await sync_to_async(_store_many_from_async)(list(events), using)
+    if stored and not deferred:
+        await delivery.asend_many([event.as_live_event() for event in stored])
+    return stored
+
+
+def _validated(events: Iterable[EventSpec]) -> list[tuple[str, str, Any]]:
+    items = []
+    for spec in events:
+        if not isinstance(spec, tuple | list) or len(spec) not in (2, 3):
+            raise ValueError(f"Expected (stream, type) or (stream, type, data), got {spec!r}.")
+        stream, type, data = spec[0], spec[1], spec[2] if len(spec) == 3 else None
+        items.append((validate_stream(stream), validate_event_type(type), validate_data(data)))
+    return items
+
+
+def _store_many_from_async(
+    events: Sequence[EventSpec], using: str | None
+) -> tuple[list[Event], bool]:
+    alias = _alias(using)
+    in_transaction = transaction.get_connection(alias).in_atomic_block
+    if in_transaction:
+        return publish_many(events, using=alias), True
+    return store_events(_validated(events), alias), False
 
 
 def validate_data(data: Any) -> Any:

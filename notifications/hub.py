@@ -14,15 +14,17 @@ from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
+from asgiref.sync import sync_to_async
+
 from notifications import delivery, kinds
 from notifications.auth import ainvalid_credentials
 from notifications.conf import app_settings
 from notifications.delivery import get_layer
 from notifications.flushing import Flusher
 from notifications.limits import TokenBucket
-from notifications.log import aread_events, aread_heads
-from notifications.streams import User, group_name
-from notifications.wire import LAYER_MESSAGE_TYPE, LiveEvent
+from notifications.log import History, aread_events, aread_heads, read_history
+from notifications.streams import HUBS_GROUP, User, group_name, split_stream
+from notifications.wire import BATCH_MESSAGE_TYPE, LAYER_MESSAGE_TYPE, LiveEvent, events_from_batch
 
 if TYPE_CHECKING:
     from notifications.connection import Connection
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("notifications")
 
 MAX_PENDING = 10_000
+GROUP_OPS_AT_ONCE = 16
+"""Group joins and leaves in flight at once: a reconnect storm reuses a few layer connections
+instead of opening one per stream."""
 PROBE_MESSAGE_TYPE = "notifications.probe"
 
 
@@ -50,6 +55,7 @@ class StreamState:
         "on_layer",
         "pending",
         "ready",
+        "resync_head",
         "subscribers",
     )
 
@@ -62,6 +68,7 @@ class StreamState:
         self.on_layer = False
         self.idle_since: float | None = None
         self.ready: asyncio.Future[None] | None = None
+        self.resync_head = 0
 
 
 class Hub:
@@ -74,6 +81,7 @@ class Hub:
         self.channel_name: str | None = None
         self.streams: dict[str, StreamState] = {}
         self.layer_healthy = True
+        self.in_hubs_group = False
         self.connections: set[Connection] = set()
         self.connections_per_user: Counter[str] = Counter()
         self._user_buckets: dict[str, TokenBucket] = {}
@@ -81,6 +89,9 @@ class Hub:
         self._receiver: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._group_ops: dict[str, asyncio.Task[None]] = {}
+        self._group_slots = asyncio.Semaphore(GROUP_OPS_AT_ONCE)
+        self._history_reads: dict[tuple[str, int | None, int], _SharedRead] = {}
+        self._layer_spans_processes = self.layer is not None and not _in_process_only(self.layer)
         self.flusher = Flusher(loop)
         self._groups_refreshed = time.monotonic()
         self._revalidated = time.monotonic()
@@ -152,6 +163,34 @@ class Hub:
                 app_settings.USER_FRAME_RATE, app_settings.USER_FRAME_BURST
             )
         return bucket
+
+    async def read_history(self, stream: str, after: int | None, limit: int) -> History:
+        """`log.read_history`, shared by the readers that ask for the same page before the
+        query starts (a reconnect storm resumes many readers from one cursor). A reader that
+        joined the stream before asking is safe with any read that starts later."""
+        key = (stream, after, limit)
+        shared = self._history_reads.get(key)
+        if shared is None or shared.started:
+            shared = self._history_reads[key] = _SharedRead(self.loop.create_future())
+            self._spawn(self._read_history(key, shared))
+        return await asyncio.shield(shared.result)
+
+    async def _read_history(self, key: tuple[str, int | None, int], shared: _SharedRead) -> None:
+        def read() -> History:
+            shared.started = True
+            return read_history(*key)
+
+        try:
+            shared.result.set_result(await sync_to_async(read)())
+        except asyncio.CancelledError:
+            shared.result.cancel()
+            raise
+        except Exception as error:
+            shared.result.set_exception(error)
+            shared.result.exception()
+        finally:
+            if self._history_reads.get(key) is shared:
+                del self._history_reads[key]
 
     def observe_head(self, stream: str, head: int) -> None:
         """A reader read the stream's head from the database: live events after it follow."""
@@ -273,7 +312,7 @@ class Hub:
         if self.layer is None or self.channel_name is None:
             return
         try:
-            async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+            async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT), self._group_slots:
                 await self.layer.group_add(group_name(stream), self.channel_name)
             state.on_layer = True
         except Exception:
@@ -289,7 +328,7 @@ class Hub:
         if self.layer is None or self.channel_name is None:
             return
         try:
-            async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+            async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT), self._group_slots:
                 await self.layer.group_discard(group_name(stream), self.channel_name)
         except Exception:
             logger.info("Could not leave the group of %s.", stream, exc_info=True)
@@ -299,6 +338,7 @@ class Hub:
             try:
                 async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
                     self.channel_name = await self.layer.new_channel("notifications.hub")
+                    await self._join_hubs()
             except Exception:
                 self.layer_healthy = False
                 logger.warning("The channel layer is unavailable; recovering.", exc_info=True)
@@ -334,6 +374,7 @@ class Hub:
                     if self.layer_healthy:
                         logger.warning("The channel layer failed; recovering.", exc_info=True)
                     self.layer_healthy = False
+                    self._mark_off_layer()
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
                     if self.channel_name is not None:
@@ -344,6 +385,9 @@ class Hub:
                 kind = message.get("type")
                 if kind == LAYER_MESSAGE_TYPE:
                     self.dispatch(LiveEvent.from_layer_message(message))
+                elif kind == BATCH_MESSAGE_TYPE:
+                    for event in events_from_batch(message):
+                        self.dispatch(event)
                 elif kind == PROBE_MESSAGE_TYPE and message.get("id") == self._probe_id:
                     self._probe_sent_at = None
         except asyncio.CancelledError:
@@ -353,18 +397,32 @@ class Hub:
 
     async def _rejoin(self) -> None:
         """Rejoin every group (the layer may have lost them), then catch up from the log."""
+        await self._join_hubs()
         await self._add_groups(self.streams)
         if not self.layer_healthy:
             logger.warning("The channel layer is back; catching up from the event log.")
         self.layer_healthy = True
         self._spawn(self._resync())
 
+    def _mark_off_layer(self) -> None:
+        """The layer may have lost our groups: rejoin them all (the maintenance loop retries
+        until that succeeds, even once the receiver is reading again)."""
+        self.in_hubs_group = False
+        for state in self.streams.values():
+            state.on_layer = False
+
+    async def _join_hubs(self) -> None:
+        self.in_hubs_group = False
+        async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+            await self.layer.group_add(HUBS_GROUP, self.channel_name)
+        self.in_hubs_group = True
+
     async def _add_groups(self, streams: Iterable[str]) -> None:
         for stream in list(streams):
             state = self.streams.get(stream)
             if state is None:
                 continue
-            async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+            async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT), self._group_slots:
                 await self.layer.group_add(group_name(stream), self.channel_name)
             state.on_layer = True
 
@@ -403,9 +461,16 @@ class Hub:
             try:
                 if now - self._groups_refreshed > expiry / 2:
                     self._groups_refreshed = now
+                    await self._join_hubs()
                     await self._add_groups(self.streams)
-                elif off_layer:
+                elif off_layer or not self.in_hubs_group:
+                    if not self.in_hubs_group:
+                        await self._join_hubs()
                     await self._add_groups(off_layer)
+                    if not self.layer_healthy:
+                        logger.warning("The channel layer is back; catching up from the event log.")
+                        self.layer_healthy = True
+                        self._spawn(self._resync())
             except Exception:
                 logger.info("The channel layer is still unavailable.", exc_info=True)
             if now - self._probed >= app_settings.LAYER_HEALTH_INTERVAL:
@@ -417,6 +482,7 @@ class Hub:
         if now - self._resynced >= app_settings.RESYNC_INTERVAL:
             self._resynced = now
             await self._resync()
+            await self._sweep()
 
     async def _probe_layer(self) -> None:
         """Send ourselves a message; if the last one never came back, the layer's connection
@@ -450,8 +516,9 @@ class Hub:
                 async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
                     await self.layer.flush()
             self.channel_name = None
-        for state in self.streams.values():
-            state.on_layer = False
+        else:
+            await _drop_pooled_connections(self.layer, self.loop)
+        self._mark_off_layer()
         self._start_receiver()
 
     async def _revalidate(self) -> None:
@@ -471,7 +538,9 @@ class Hub:
                 connection.end("session_ended")
 
     async def _resync(self) -> None:
-        """Batched catch-up: one query for all our streams' heads, then read what we lack."""
+        """Batched catch-up: one query for all our streams' heads, then read what we lack:
+        at once for a stream off the layer, else what the previous resync already saw stored
+        and the layer has still not brought (a busy process is behind, not losing events)."""
         known = {
             stream: state.head for stream, state in self.streams.items() if state.head is not None
         }
@@ -480,8 +549,28 @@ class Hub:
         heads = await aread_heads(list(known))
         for stream, head in heads.items():
             state = self.streams.get(stream)
-            if state is not None and state.head is not None and head > state.head:
+            if state is None or state.head is None:
+                continue
+            live = self.layer_healthy and state.on_layer and self._layer_spans_processes
+            if head > state.head and (not live or state.resync_head > state.head):
                 self._request_fill(stream, state)
+            state.resync_head = head
+
+    async def _sweep(self) -> None:
+        """Hand each kind that has a `sweep` the names of its streams read here."""
+        names: dict[str, list[str]] = {}
+        for stream, state in self.streams.items():
+            kind = kinds.kind_of(stream) if state.subscribers else None
+            if kind is not None and kind.sweep is not None:
+                names.setdefault(kind.name, []).append(split_stream(stream)[1])
+        for kind_name, streams in names.items():
+            kind = kinds.get(kind_name)
+            if kind is None or kind.sweep is None:
+                continue
+            try:
+                await sync_to_async(kind.sweep)(streams)
+            except Exception:
+                logger.warning("Sweeping %s streams failed; will retry.", kind_name, exc_info=True)
 
     def _stop(self) -> None:
         """The loop is shutting down (it cancelled our tasks): let go of it."""
@@ -500,6 +589,13 @@ def _joined(state: StreamState, task: asyncio.Future[None]) -> None:
         state.ready = None
 
 
+def _in_process_only(layer: Any) -> bool:
+    """Layers that never carry another process's events (only the log does)."""
+    from channels.layers import InMemoryChannelLayer
+
+    return isinstance(layer, InMemoryChannelLayer)
+
+
 def _holds_its_own_connections(layer: Any) -> bool:
     """Layers whose flush() only drops this process's connections (never shared data)."""
     try:
@@ -507,6 +603,26 @@ def _holds_its_own_connections(layer: Any) -> bool:
     except ImportError:
         return False
     return isinstance(layer, RedisPubSubChannelLayer)
+
+
+async def _drop_pooled_connections(layer: Any, loop: asyncio.AbstractEventLoop) -> None:
+    """Close the connections channels-redis pools for this loop: after a silent partition any
+    of them may be dead, and a receive or send given one would wait on it for good. Messages
+    and groups stay in Redis; the next call opens fresh connections."""
+    loop_layer = getattr(layer, "_layers", {}).get(loop)
+    if loop_layer is None:
+        return
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+            await loop_layer.flush()
+
+
+class _SharedRead:
+    __slots__ = ("result", "started")
+
+    def __init__(self, result: asyncio.Future[History]) -> None:
+        self.result = result
+        self.started = False
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
