@@ -14,7 +14,7 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from notifications import delivery
-from notifications.log import Event, store_event, store_events
+from notifications.log import Event, StoredBatch, store_event, store_events
 from notifications.streams import validate_event_type, validate_stream
 from notifications.wire import LiveEvent
 
@@ -126,18 +126,17 @@ def publish_many(events: Iterable[EventSpec], *, using: str | None = None) -> li
     publishes nothing; a failed live send never raises.
     """
     stored = store_events(_validated(events), _alias(using))
-    if stored:
-        live = [event.as_live_event() for event in stored]
-        transaction.on_commit(partial(delivery.send_many, live), using=_alias(using))
-    return stored
+    if stored.live:
+        transaction.on_commit(partial(delivery.send_many, stored.live), using=_alias(using))
+    return stored.events
 
 
 async def apublish_many(events: Iterable[EventSpec], *, using: str | None = None) -> list[Event]:
     """The async form of `publish_many`."""
     stored, deferred = await sync_to_async(_store_many_from_async)(list(events), using)
-    if stored and not deferred:
-        await delivery.asend_many([event.as_live_event() for event in stored])
-    return stored
+    if stored.live and not deferred:
+        await delivery.asend_many(stored.live)
+    return stored.events
 
 
 def _validated(events: Iterable[EventSpec]) -> list[tuple[str, str, Any]]:
@@ -152,11 +151,11 @@ def _validated(events: Iterable[EventSpec]) -> list[tuple[str, str, Any]]:
 
 def _store_many_from_async(
     events: Sequence[EventSpec], using: str | None
-) -> tuple[list[Event], bool]:
+) -> tuple[StoredBatch, bool]:
     alias = _alias(using)
     in_transaction = transaction.get_connection(alias).in_atomic_block
     if in_transaction:
-        return publish_many(events, using=alias), True
+        return StoredBatch(publish_many(events, using=alias), []), True
     return store_events(_validated(events), alias), False
 
 

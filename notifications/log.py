@@ -14,7 +14,7 @@ from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from notifications.wire import LiveEvent
+from notifications.wire import LiveEvent, dumps, envelope
 
 
 class Stream(models.Model):
@@ -59,27 +59,34 @@ class Event(models.Model):
         )
 
 
+def _upserts(connection: Any) -> bool:
+    return (
+        connection.vendor in ("postgresql", "sqlite")
+        and connection.features.can_return_columns_from_insert
+    )
+
+
+def _take_seq_sql(connection: Any) -> str:
+    table = connection.ops.quote_name(Stream._meta.db_table)
+    return (
+        f"INSERT INTO {table} (key, last_seq, pruned_seq, created_at, updated_at) "
+        "VALUES (%s, 1, 0, %s, %s) ON CONFLICT (key) DO UPDATE SET "
+        f"last_seq = {table}.last_seq + 1, updated_at = excluded.updated_at "
+        "RETURNING last_seq"
+    )
+
+
 def allocate_seq(stream: str, using: str) -> int:
     """Take the stream's next seq; the row stays locked until the transaction ends."""
     connection = connections[using]
     now = timezone.now()
-    if (
-        connection.vendor in ("postgresql", "sqlite")
-        and connection.features.can_return_columns_from_insert
-    ):
-        table = connection.ops.quote_name(Stream._meta.db_table)
-        stamp = connection.ops.adapt_datetimefield_value(now)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (key, last_seq, pruned_seq, created_at, updated_at) "
-                "VALUES (%s, 1, 0, %s, %s) ON CONFLICT (key) DO UPDATE SET "
-                f"last_seq = {table}.last_seq + 1, updated_at = excluded.updated_at "
-                "RETURNING last_seq",
-                [stream, stamp, stamp],
-            )
-            row = cursor.fetchone()
-        return int(row[0])
-    return _allocate_seq_portably(stream, using, now)
+    if not _upserts(connection):
+        return _allocate_seq_portably(stream, using, now)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(_take_seq_sql(connection), [stream, stamp, stamp])
+        row = cursor.fetchone()
+    return int(row[0])
 
 
 def _allocate_seq_portably(
@@ -98,73 +105,153 @@ def _allocate_seq_portably(
     return int(streams.values_list("last_seq", flat=True).get())
 
 
+EVENT_FIELDS = ["id", "stream", "seq", "type", "data", "created_at"]
+
+
 def store_event(stream: str, type: str, data: Any, using: str | None = None) -> Event:
+    """Store one event with the stream's next seq; the stream's row stays locked until the
+    transaction ends. One statement on PostgreSQL."""
     using = using or router.db_for_write(Event)
-    with transaction.atomic(using=using):
-        seq = allocate_seq(stream, using)
-        return Event.objects.using(using).create(stream=stream, seq=seq, type=type, data=data)
+    connection = connections[using]
+    now = timezone.now()
+    if not _upserts(connection):
+        with transaction.atomic(using=using):
+            seq = _allocate_seq_portably(stream, using, now)
+            return Event.objects.using(using).create(
+                stream=stream, seq=seq, type=type, data=data, created_at=now
+            )
+    table = connection.ops.quote_name(Event._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    encoded = None if data is None else dumps(data)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH head AS ({_take_seq_sql(connection)}) "
+                f"INSERT INTO {table} (stream, seq, type, data, created_at) "
+                "SELECT %s, last_seq, %s, %s::jsonb, %s FROM head RETURNING id, seq",
+                [stream, stamp, stamp, stream, type, encoded, stamp],
+            )
+            pk, seq = cursor.fetchone()
+        else:
+            with transaction.atomic(using=using):
+                seq = allocate_seq(stream, using)
+                cursor.execute(
+                    f"INSERT INTO {table} (stream, seq, type, data, created_at) "
+                    "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                    [stream, seq, type, encoded, stamp],
+                )
+                (pk,) = cursor.fetchone()
+    return Event.from_db(using, EVENT_FIELDS, (pk, stream, int(seq), type, data, now))
 
 
-ALLOCATE_CHUNK = 500
+def _takes_json_rows(connection: Any) -> bool:
+    """Whether the database can read a batch's rows from one JSON parameter."""
+    if connection.vendor == "postgresql":
+        return True
+    return connection.vendor == "sqlite" and bool(
+        connection.Database.sqlite_version_info >= (3, 38)
+    )
 
 
-def _allocate_chunk(connection: Any) -> int:
-    limit = getattr(connection.features, "max_query_params", None) or 999
-    return max(1, min(ALLOCATE_CHUNK, limit // 4))
+def _json_rows(connection: Any) -> tuple[str, str]:
+    """The FROM clause reading a JSON array parameter, and how it reads element `i`."""
+    if connection.vendor == "postgresql":
+        return (
+            "jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS item(value, n) "
+            "WHERE true ORDER BY item.n",
+            "(item.value->>{i})",
+        )
+    return "json_each(%s) AS item WHERE true ORDER BY item.key", "(item.value->>{i})"
 
 
 def allocate_seqs(counts: dict[str, int], using: str) -> dict[str, int]:
     """Take `counts[stream]` consecutive seqs of each stream; returns each stream's first.
-    Rows are locked in key order (so concurrent batches cannot deadlock) until the transaction
-    ends; one statement per ALLOCATE_CHUNK streams (fewer where the database takes fewer
-    parameters)."""
+    One statement for the whole batch; rows are locked in key order (so concurrent batches
+    cannot deadlock) until the transaction ends."""
     connection = connections[using]
     keys = sorted(counts)
-    if not (
-        connection.vendor in ("postgresql", "sqlite")
-        and connection.features.can_return_columns_from_insert
-    ):
+    if not _takes_json_rows(connection):
         return {
             key: _allocate_seq_portably(key, using, count=counts[key]) - counts[key] + 1
             for key in keys
         }
     table = connection.ops.quote_name(Stream._meta.db_table)
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
-    heads: dict[str, int] = {}
+    rows, column = _json_rows(connection)
     with connection.cursor() as cursor:
-        size = _allocate_chunk(connection)
-        for start in range(0, len(keys), size):
-            chunk = keys[start : start + size]
-            rows = ", ".join(["(%s, %s, 0, %s, %s)"] * len(chunk))
-            params: list[Any] = []
-            for key in chunk:
-                params += [key, counts[key], stamp, stamp]
-            cursor.execute(
-                f"INSERT INTO {table} (key, last_seq, pruned_seq, created_at, updated_at) "
-                f"VALUES {rows} ON CONFLICT (key) DO UPDATE SET "
-                f"last_seq = {table}.last_seq + excluded.last_seq, "
-                "updated_at = excluded.updated_at RETURNING key, last_seq",
-                params,
-            )
-            heads.update((key, int(last)) for key, last in cursor.fetchall())
+        cursor.execute(
+            f"INSERT INTO {table} (key, last_seq, pruned_seq, created_at, updated_at) "
+            f"SELECT {column.format(i=0)}, CAST({column.format(i=1)} AS bigint), 0, %s, %s "
+            f"FROM {rows} ON CONFLICT (key) DO UPDATE SET "
+            f"last_seq = {table}.last_seq + excluded.last_seq, "
+            "updated_at = excluded.updated_at RETURNING key, last_seq",
+            [stamp, stamp, dumps([[key, counts[key]] for key in keys])],
+        )
+        heads = {key: int(last) for key, last in cursor.fetchall()}
     return {key: heads[key] - counts[key] + 1 for key in keys}
 
 
-def store_events(items: Sequence[tuple[str, str, Any]], using: str | None = None) -> list[Event]:
+@dataclass(slots=True)
+class StoredBatch:
+    events: list[Event]
+    live: list[LiveEvent]
+
+
+def store_events(items: Sequence[tuple[str, str, Any]], using: str | None = None) -> StoredBatch:
     """Store many events in one transaction: set-based seq allocation and inserts, each
-    stream's events in the order given."""
+    stream's events in the order given; each event's data is JSON-encoded once, for the row and
+    for its live envelope."""
     using = using or router.db_for_write(Event)
     if not items:
-        return []
+        return StoredBatch([], [])
     with transaction.atomic(using=using):
         next_seq = allocate_seqs(Counter(stream for stream, _, _ in items), using)
         now = timezone.now()
-        events = []
+        at = dumps(now.isoformat())
+        quoted: dict[str, str] = {}
+        rows = []
+        seqs = []
+        encoded = []
         for stream, type, data in items:
             seq = next_seq[stream]
             next_seq[stream] = seq + 1
-            events.append(Event(stream=stream, seq=seq, type=type, data=data, created_at=now))
-        return Event.objects.using(using).bulk_create(events)
+            seqs.append(seq)
+            stream_json = quoted.get(stream) or quoted.setdefault(stream, dumps(stream))
+            type_json = quoted.get(type) or quoted.setdefault(type, dumps(type))
+            data_json = dumps(data)
+            payload = envelope(stream_json, str(seq), type_json, data_json, at)
+            encoded.append(LiveEvent(stream, seq, type, payload))
+            rows.append(f"[{stream_json},{seq},{type_json},{data_json}]")
+        connection = connections[using]
+        if not _takes_json_rows(connection):
+            events = Event.objects.using(using).bulk_create(
+                Event(stream=stream, seq=seq, type=type, data=data, created_at=now)
+                for (stream, type, data), seq in zip(items, seqs, strict=True)
+            )
+            return StoredBatch(events, encoded)
+        ids = _insert_rows(connection, "[" + ",".join(rows) + "]", now)
+    events = [
+        Event.from_db(using, EVENT_FIELDS, (ids[stream, seq], stream, seq, type, data, now))
+        for (stream, type, data), seq in zip(items, seqs, strict=True)
+    ]
+    return StoredBatch(events, encoded)
+
+
+def _insert_rows(connection: Any, rows_json: str, now: datetime) -> dict[tuple[str, int], int]:
+    table = connection.ops.quote_name(Event._meta.db_table)
+    rows, column = _json_rows(connection)
+    if connection.vendor == "postgresql":
+        data = "NULLIF(item.value->3, 'null'::jsonb)"
+    else:
+        data = "NULLIF(item.value->3, 'null')"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (stream, seq, type, data, created_at) "
+            f"SELECT {column.format(i=0)}, CAST({column.format(i=1)} AS bigint), "
+            f"{column.format(i=2)}, {data}, %s FROM {rows} RETURNING id, stream, seq",
+            [connection.ops.adapt_datetimefield_value(now), rows_json],
+        )
+        return {(stream, int(seq)): id for id, stream, seq in cursor.fetchall()}
 
 
 def live_event(event: Event) -> LiveEvent:

@@ -3,7 +3,6 @@ messages. Everything a transport writes is encoded here."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +17,11 @@ BATCH_MESSAGE_TYPE = "notifications.events"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+_ENCODER = DjangoJSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def _single_line(value: str) -> str:
@@ -63,15 +65,15 @@ class LiveEvent:
 
     @classmethod
     def create(cls, stream: str, seq: int | None, type: str, data: Any, at: str) -> LiveEvent:
-        envelope = {
-            "type": "event",
-            "stream": stream,
-            "seq": seq,
-            "event": type,
-            "data": data,
-            "at": at,
-        }
-        return cls(stream, seq, type, dumps(envelope))
+        return cls.from_encoded_data(stream, seq, type, dumps(data), at)
+
+    @classmethod
+    def from_encoded_data(
+        cls, stream: str, seq: int | None, type: str, data: str, at: str
+    ) -> LiveEvent:
+        """The event whose data is already JSON-encoded (by `dumps`)."""
+        number = "null" if seq is None else str(int(seq))
+        return cls(stream, seq, type, envelope(dumps(stream), number, dumps(type), data, dumps(at)))
 
     @classmethod
     def from_layer_message(cls, message: dict[str, Any]) -> LiveEvent:
@@ -99,6 +101,13 @@ class LiveEvent:
         if self._sse_unnamed is None:
             self._sse_unnamed = encode_sse(id=self.seq, data=self.payload)
         return self._sse_unnamed
+
+
+def envelope(stream: str, seq: str, type: str, data: str, at: str) -> str:
+    """An event's JSON envelope from its already encoded fields."""
+    return (
+        f'{{"type":"event","stream":{stream},"seq":{seq},"event":{type},"data":{data},"at":{at}}}'
+    )
 
 
 def batch_message(events: list[LiveEvent]) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 import random
 import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import UUID
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -7,9 +10,9 @@ from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from notifications import delivery
+from notifications import delivery, log
 from notifications.api import InvalidEventData, apublish_many, publish, publish_many
-from notifications.log import Event, Stream, _allocate_seq_portably
+from notifications.log import Event, Stream, _allocate_seq_portably, store_events
 from notifications.streams import HUBS_GROUP, InvalidStream, group_name
 from notifications.testing import StreamListener
 
@@ -120,12 +123,38 @@ async def test_a_batch_over_many_streams_is_a_bounded_number_of_layer_messages(
     assert sorted(sent) == sorted([(group_name("room:a"), 2), (group_name("room:b"), 1)])
 
 
+@pytest.mark.parametrize("json_rows", [True, False], ids=["json-rows", "portable"])
+def test_batches_and_single_events_store_data_alike_and_send_what_a_reread_sends(
+    json_rows, monkeypatch
+):
+    if not json_rows:
+        monkeypatch.setattr(log, "_takes_json_rows", lambda connection: False)
+        monkeypatch.setattr(log, "_upserts", lambda connection: False)
+    values = [None, "text", 3, 2.5, True, [1, "two"], {"nested": {"é": "\u2028 line"}}]
+    values += [datetime(2026, 12, 3, 8, 30, tzinfo=UTC), Decimal("1.10"), UUID(int=7)]
+    batch = store_events([("room:a", "value", value) for value in values])
+    single = [publish("room:b", "value", value) for value in values]
+    stored = {(e.stream, e.seq): e for e in Event.objects.all()}
+    for many, live, one in zip(batch.events, batch.live, single, strict=True):
+        again = stored[many.stream, many.seq]
+        assert (many.pk, many.created_at) == (again.pk, again.created_at)
+        assert again.data == stored[one.stream, one.seq].data
+        assert many.data == one.data
+        assert live.payload == again.as_live_event().payload
+        reread = stored[one.stream, one.seq]
+        assert (one.pk, one.created_at) == (reread.pk, reread.created_at)
+        assert one.as_live_event().payload == reread.as_live_event().payload
+    assert Event.objects.filter(stream="room:b", data__isnull=True).count() == 1
+    assert Event.objects.filter(stream="room:a", data__isnull=True).count() == 1
+    assert Event.objects.get(stream="room:a", seq=7).data == {"nested": {"é": "\u2028 line"}}
+
+
 def test_a_thousand_stream_batch_takes_a_bounded_number_of_queries():
     streams = [f"user:{n}" for n in range(1000)]
     publish_many([(stream, "first") for stream in streams[:500]])
     with CaptureQueriesContext(connection) as queries:
         publish_many([(stream, "notification.created", {"n": 1}) for stream in streams])
-    assert len(queries) <= 15, [q["sql"][:80] for q in queries]
+    assert len(queries) <= 4, [q["sql"][:80] for q in queries]
     assert Event.objects.filter(type="notification.created").count() == 1000
     assert Stream.objects.get(key="user:0").last_seq == 2
     assert Stream.objects.get(key="user:999").last_seq == 1
