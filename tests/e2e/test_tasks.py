@@ -85,7 +85,6 @@ async def test_a_run_shows_every_output_line_once_through_cuts_a_restart_and_a_r
 
     if transport == "websocket":
         await page.context.set_offline(True)
-        await page.evaluate("live.client().socket.close()")
         await wait_for_state(page, "offline", "#connection")
         await assert_output_frozen(page)
         await page.context.set_offline(False)

@@ -300,14 +300,16 @@ test("an error for an application frame settles it and leaves the subscriptions 
   assert.deepEqual(sockets[1].sent, [{ type: "subscribe", stream: "room:a", since: 1 }]);
 });
 
-test("while the browser reports no network the client stays offline and retries; online reconnects at once", () => {
+test("going offline drops the socket at once; while offline the client stays offline and retries; online reconnects at once", () => {
   const window = fakeWindow();
   const navigator = { onLine: true };
   const { client, clock, states, sockets } = connectedClient({}, { window, navigator });
   client.subscribe("room:a", { since: 4 });
   sockets[0].open();
   navigator.onLine = false;
-  sockets[0].drop();
+  window.fire("offline");
+  assert.equal(sockets[0].readyState, 3);
+  assert.equal(client.state, "offline");
   clock.advance(clock.pending()[0]);
   sockets[1].drop();
   clock.advance(clock.pending()[0]);

@@ -184,6 +184,9 @@
       this.env.window.addEventListener("online", function () {
         if (self.state === "offline") self.reconnectNow();
       });
+      this.env.window.addEventListener("offline", function () {
+        if (self.socket !== null || self.pendingConnect !== null) self.connectionLost(1000, "offline");
+      });
     }
   }
   Client.prototype = Object.create(Emitter.prototype);
@@ -492,11 +495,16 @@
     if (this.heartbeatTimer !== null) this.env.clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = this.env.setTimeout(function () {
       self.heartbeatTimer = null;
-      self.clearTimers();
       self.emit("timeout", { after: self.heartbeat + self.options.heartbeatGrace });
-      self.dropSocket(4000, "heartbeat timeout");
-      self.scheduleReconnect();
+      self.connectionLost(4000, "heartbeat timeout");
     }, this.heartbeat + this.options.heartbeatGrace);
+  };
+
+  /* Give up on the current socket at once (no closing handshake) and reconnect. */
+  Client.prototype.connectionLost = function (code, reason) {
+    this.clearTimers();
+    this.dropSocket(code, reason);
+    this.scheduleReconnect();
   };
 
   Client.prototype.onClose = function (event) {
