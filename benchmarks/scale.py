@@ -96,7 +96,9 @@ def run_fanout(
 
 async def open_readers(port: int, sessions: list[str], streams: list[list[str]]) -> list[Any]:
     """One WebSocket per list of streams (subscribed with `?stream=...`), each with its own
-    session: `sessions[i]` reads `streams[i]`."""
+    session: `sessions[i]` reads `streams[i]`. Each keeps reading (and answering the server's
+    protocol pings) while nobody awaits its messages: opening hundreds of them can take longer
+    than the server's ping timeout."""
     from websockets.asyncio.client import connect
 
     connections = []
@@ -110,6 +112,7 @@ async def open_readers(port: int, sessions: list[str], streams: list[list[str]])
             },
             compression=None,
             max_size=None,
+            max_queue=None,
             ping_interval=None,
         )
         connections.append(connection)

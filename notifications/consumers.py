@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import re
 import time
 from contextvars import ContextVar
@@ -50,6 +51,12 @@ class Frame:
 
 
 _current_frame: ContextVar[Frame | None] = ContextVar("notifications_frame", default=None)
+
+
+def first_heartbeat(interval: float) -> float:
+    """A connection's first heartbeat comes at a random point of the second half of the interval:
+    connections opened together (after a restart, say) then never ping and pong all at once."""
+    return interval * random.uniform(0.5, 1.0)
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -142,7 +149,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 {"protocol": PROTOCOL_VERSION, "heartbeat": app_settings.HEARTBEAT_INTERVAL},
             )
         )
-        self._arm_heartbeat(app_settings.HEARTBEAT_INTERVAL)
+        self._arm_heartbeat(first_heartbeat(app_settings.HEARTBEAT_INTERVAL))
         for stream in self._url_streams:
             self._subscribe(stream, self._url_since)
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import random
 import time
 import weakref
 from collections import Counter
@@ -33,6 +34,8 @@ logger = logging.getLogger("notifications")
 
 MAX_PENDING = 10_000
 GROUP_OPS_AT_ONCE = 16
+REVALIDATE_AT_ONCE = 50
+REVALIDATE_PAUSE = 0.01
 """Group joins and leaves in flight at once: a reconnect storm reuses a few layer connections
 instead of opening one per stream."""
 PROBE_MESSAGE_TYPE = "notifications.probe"
@@ -94,7 +97,8 @@ class Hub:
         self._layer_spans_processes = self.layer is not None and not _in_process_only(self.layer)
         self.flusher = Flusher(loop)
         self._groups_refreshed = time.monotonic()
-        self._revalidated = time.monotonic()
+        self._checks_due: dict[Connection, float] = {}
+        self._revalidating = False
         self._resynced = time.monotonic()
         self._probe_id = 0
         self._probe_sent_at: float | None = None
@@ -142,12 +146,17 @@ class Hub:
                 return False
             self.connections_per_user[user] += 1
         self.connections.add(connection)
+        if connection.credential is not None:
+            self._checks_due[connection] = time.monotonic() + first_check(
+                app_settings.SESSION_REVALIDATE_INTERVAL
+            )
         return True
 
     def remove_connection(self, connection: Connection) -> None:
         if connection not in self.connections:
             return
         self.connections.discard(connection)
+        self._checks_due.pop(connection, None)
         user = connection.user_key
         if user is not None:
             self.connections_per_user[user] -= 1
@@ -476,9 +485,12 @@ class Hub:
             if now - self._probed >= app_settings.LAYER_HEALTH_INTERVAL:
                 self._probed = now
                 await self._probe_layer()
-        if now - self._revalidated >= app_settings.SESSION_REVALIDATE_INTERVAL:
-            self._revalidated = now
-            self._spawn(self._revalidate())
+        due = [c for c, at in self._checks_due.items() if at <= now]
+        if due and not self._revalidating:
+            for connection in due:
+                self._checks_due[connection] = now + app_settings.SESSION_REVALIDATE_INTERVAL
+            self._revalidating = True
+            self._spawn(self._revalidate(due))
         if now - self._resynced >= app_settings.RESYNC_INTERVAL:
             self._resynced = now
             await self._resync()
@@ -521,21 +533,25 @@ class Hub:
         self._mark_off_layer()
         self._start_receiver()
 
-    async def _revalidate(self) -> None:
-        """End the connections whose session or token is no longer valid."""
-        connections = [c for c in self.connections if c.credential is not None]
-        if not connections:
-            return
+    async def _revalidate(self, connections: list[Connection]) -> None:
+        """End the connections whose session or token is no longer valid, a few at a time:
+        the checks run on a thread, and the event loop keeps delivering between them."""
         try:
-            invalid = await ainvalid_credentials(
-                {c.credential for c in connections if c.credential is not None}
-            )
-        except Exception:
-            logger.warning("Could not revalidate sessions; will retry.", exc_info=True)
-            return
-        for connection in connections:
-            if connection.credential in invalid:
-                connection.end("session_ended")
+            for start in range(0, len(connections), REVALIDATE_AT_ONCE):
+                chunk = [c for c in connections[start : start + REVALIDATE_AT_ONCE] if not c.closed]
+                try:
+                    invalid = await ainvalid_credentials(
+                        {c.credential for c in chunk if c.credential is not None}
+                    )
+                except Exception:
+                    logger.warning("Could not revalidate sessions; will retry.", exc_info=True)
+                    return
+                for connection in chunk:
+                    if connection.credential in invalid:
+                        connection.end("session_ended")
+                await asyncio.sleep(REVALIDATE_PAUSE)
+        finally:
+            self._revalidating = False
 
     async def _resync(self) -> None:
         """Batched catch-up: one query for all our streams' heads, then read what we lack:
@@ -626,6 +642,12 @@ class _SharedRead:
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def first_check(interval: float) -> float:
+    """A connection's first revalidation comes at a random point of the second half of the
+    interval, so connections opened together are checked a few at a time."""
+    return interval * random.uniform(0.5, 1.0)
 
 
 def get_hub() -> Hub:

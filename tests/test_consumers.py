@@ -3,8 +3,10 @@ import json
 
 import pytest
 from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.models import Session
 from django.urls import path as route
 
+from notifications import hub
 from notifications.api import apublish
 from notifications.consumers import LiveConsumer
 from notifications.models import Room
@@ -172,6 +174,56 @@ async def test_answered_heartbeats_keep_the_connection(make_user, settings):
     await socket.send({"type": "subscribe", "stream": "broadcast"})
     await socket.next("subscribed")
     await socket.communicator.disconnect()
+
+
+async def test_connections_opened_together_get_their_first_pings_spread_over_the_interval(
+    make_user, settings
+):
+    settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 1.0, "HEARTBEAT_TIMEOUT": 1.0}
+    _, session = await make_user("alice")
+    clock = asyncio.get_running_loop().time
+    sockets = []
+    for _ in range(12):
+        sockets.append(((await connect(session=session))[2], clock()))
+
+    async def first_ping(socket, opened):
+        await socket.next("ping", timeout=2.0)
+        return clock() - opened
+
+    after = await asyncio.gather(*(first_ping(socket, opened) for socket, opened in sockets))
+    assert min(after) >= 0.4 and max(after) <= 1.2, after
+    assert max(after) - min(after) >= 0.2, after
+    for socket, _ in sockets:
+        await socket.communicator.disconnect()
+
+
+async def test_sessions_are_revalidated_a_few_at_a_time_and_invalid_ones_closed(
+    make_user, settings, monkeypatch
+):
+    settings.NOTIFICATIONS = {"SESSION_REVALIDATE_INTERVAL": 0.5}
+    monkeypatch.setattr(hub, "REVALIDATE_AT_ONCE", 4)
+    checked = []
+    all_checked = asyncio.Event()
+    real = hub.ainvalid_credentials
+
+    async def recording(credentials):
+        checked.append(len(credentials))
+        if sum(checked) >= 10:
+            all_checked.set()
+        return await real(credentials)
+
+    monkeypatch.setattr(hub, "ainvalid_credentials", recording)
+    users = [await make_user(f"user{n}") for n in range(10)]
+    sockets = [(await connect(session=session))[2] for _, session in users]
+    await Session.objects.filter(session_key=users[3][1]).adelete()
+    assert await sockets[3].closed_with(timeout=5.0) == 1008
+    await asyncio.wait_for(all_checked.wait(), 5.0)
+    assert max(checked) <= 4, checked
+    for n, socket in enumerate(sockets):
+        if n != 3:
+            await socket.send({"type": "ping", "id": 1})
+            assert (await socket.next("pong"))["id"] == 1
+            await socket.communicator.disconnect()
 
 
 async def test_reader_that_stops_reading_is_closed_with_4429(make_user, settings):
