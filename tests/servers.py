@@ -132,16 +132,43 @@ class RedisShards:
         return [group for server in self.servers for group in server.groups()]
 
 
-class DaphneServer:
-    """The demo site served by daphne (or uvicorn) in its own process, on a free port."""
+class ManagedProcess:
+    """A process of ours with its own log file: `stop()` is a SIGTERM (then SIGKILL after
+    10 s), `kill()` a SIGKILL."""
 
-    def __init__(self, env: dict[str, str], name: str = "daphne", server: str = "daphne") -> None:
+    def __init__(self, env: dict[str, str], name: str) -> None:
         self.env = env
-        self.server = server
-        self.port = free_port()
         self.name = name
         self.log_path = Path(tempfile.mkstemp(prefix=f"notifications-{name}-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class DaphneServer(ManagedProcess):
+    """The demo site served by daphne (or uvicorn) in its own process, on a free port."""
+
+    def __init__(self, env: dict[str, str], name: str = "daphne", server: str = "daphne") -> None:
+        super().__init__(env, name)
+        self.server = server
+        self.port = free_port()
 
     @property
     def http(self) -> str:
@@ -194,25 +221,6 @@ class DaphneServer:
             "5",
             "project.asgi:application",
         ]
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
 
 class PartitionableProxy:
@@ -272,15 +280,12 @@ class PartitionableProxy:
                 await writer.drain()
 
 
-class WorkerProcess:
+class WorkerProcess(ManagedProcess):
     """A `db_worker` of the demo site (django-tasks-db) in its own process; `kill()` is a
     SIGKILL, as when the machine runs out of memory."""
 
     def __init__(self, env: dict[str, str], name: str = "worker") -> None:
-        self.env = env
-        self.name = name
-        self.log_path = Path(tempfile.mkstemp(prefix=f"notifications-{name}-", suffix=".log")[1])
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(env, name)
 
     def start(self, timeout: float = 20.0) -> None:
         log = self.log_path.open("ab")
@@ -309,22 +314,3 @@ class WorkerProcess:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not start:\n{self.log()}")
             time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
