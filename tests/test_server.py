@@ -40,6 +40,39 @@ async def test_invalid_utf8_is_closed_with_1007_and_the_server_stays_healthy(dap
     await good.close()
 
 
+async def test_a_slow_reader_of_large_frames_gets_every_byte_in_order(
+    daphne, make_user, redis_layer
+):
+    """Frames larger than the socket takes at once: the rest waits in the server and leaves
+    when the reader reads again, behind nothing and before what follows."""
+    _, session = await make_user("alice")
+    server = daphne(NOTIFICATIONS_MAX_UNACKED_BYTES="64000000")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    sock.connect(("127.0.0.1", server.port))
+    sock.setblocking(False)
+    slow = await websockets.connect(
+        f"{server.ws}/ws/live/?stream=broadcast&since=0",
+        additional_headers={"Origin": server.http, "Cookie": f"sessionid={session}"},
+        max_queue=1,
+        max_size=None,
+        sock=sock,
+    )
+    pads = [chr(ord("a") + n % 26) * (150_000 + n) for n in range(30)]
+    for n, pad in enumerate(pads):
+        await apublish("broadcast", "bulk", {"n": n, "pad": pad})
+    await asyncio.sleep(1)
+    events = []
+    async with asyncio.timeout(30):
+        while len(events) < len(pads):
+            content = json.loads(await slow.recv())
+            frames = content if isinstance(content, list) else [content]
+            events += [frame for frame in frames if frame["type"] == "event"]
+    assert [event["seq"] for event in events] == list(range(1, len(pads) + 1))
+    assert [event["data"]["pad"] for event in events] == pads
+    await slow.close()
+
+
 @pytest.mark.stress
 async def test_a_reader_that_stops_reading_for_seconds_still_gets_its_4429_close_frame(
     daphne, make_user, redis_layer
