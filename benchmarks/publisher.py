@@ -5,8 +5,8 @@
     python -m benchmarks.publisher many  --streams-prefix P --count K   # one publish_many
 
 It prints one JSON line: `t0` (time.time() before the first call), `stored` (after the last
-call returned), `sent` (once every live send left: the background sender drained, or the last
-apublish returned), the first and last seq, and its own CPU seconds.
+call returned), `sent` (once every live send left: the sender drained), the first and last
+seq, and its own CPU seconds.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def main() -> None:
             first = last = await apublish(args.stream, "bench", {"i": 0})
             for index in range(1, args.events):
                 last = await apublish(args.stream, "bench", {"i": index})
+            await delivery.aflush()
             return first, last
 
         first, last = asyncio.run(run())

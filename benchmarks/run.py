@@ -596,6 +596,12 @@ def main() -> None:
         help="after the repeats, one extra (uncounted) ours-on-daphne burst under py-spy",
     )
     parser.add_argument(
+        "--profile-server",
+        choices=["daphne", "uvicorn"],
+        default="daphne",
+        help="the server of the profile run",
+    )
+    parser.add_argument(
         "--profile-events", type=int, help="burst events of the profile run (3 x --events)"
     )
     parser.add_argument(
@@ -679,15 +685,15 @@ def main() -> None:
         if args.profile and not Path(PY_SPY).exists():
             print("# --profile: py-spy is not installed; skipping the profile run", file=sys.stderr)
         elif args.profile:
-            profile_path = args.out / f"{stamp}-profile-ours-daphne.txt"
+            profile_path = args.out / f"{stamp}-profile-ours-{args.profile_server}.txt"
             result = run_scenario(
-                groups[0][0],
+                groups[0][0] if args.profile_server == "daphne" else groups[1][0],
                 args=args,
                 env=env,
                 redis=redis,
                 sessions=sessions,
                 log_dir=workdir,
-                label="profile-burst-ours-daphne",
+                label=f"profile-burst-ours-{args.profile_server}",
                 profile_to=profile_path,
             )
             result["repeat"] = None

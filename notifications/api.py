@@ -21,8 +21,10 @@ from notifications.wire import LiveEvent
 __all__ = [
     "EphemeralEvent",
     "InvalidEventData",
+    "aflush",
     "apublish",
     "apublish_many",
+    "flush",
     "publish",
     "publish_many",
 ]
@@ -106,14 +108,15 @@ async def apublish(
 async def apublish(
     stream: str, type: str, data: Any = None, *, persist: bool = True, using: str | None = None
 ) -> Event | EphemeralEvent:
-    """The async form of `publish`."""
+    """The async form of `publish`. It returns once the event is stored; the live send
+    follows in order with this process's other sends, batched with whatever they queued."""
     if not persist:
         ephemeral = _prepare(stream, type, data, persist, using)
-        await delivery.asend(ephemeral.as_live_event())
+        delivery.send(ephemeral.as_live_event())
         return ephemeral
     event, deferred = await sync_to_async(_store_from_async)(stream, type, data, using)
     if not deferred:
-        await delivery.asend(event.as_live_event())
+        delivery.send(event.as_live_event())
     return event
 
 
@@ -135,8 +138,19 @@ async def apublish_many(events: Iterable[EventSpec], *, using: str | None = None
     """The async form of `publish_many`."""
     stored, deferred = await sync_to_async(_store_many_from_async)(list(events), using)
     if stored.live and not deferred:
-        await delivery.asend_many(stored.live)
+        delivery.send_many(stored.live)
     return stored.events
+
+
+def flush(timeout: float | None = 10.0) -> None:
+    """Wait until the live sends of everything this process published so far have left.
+    Sends never need it to arrive; a script may call it before it exits early."""
+    delivery.flush(timeout)
+
+
+async def aflush() -> None:
+    """The async form of `flush`."""
+    await delivery.aflush()
 
 
 def _validated(events: Iterable[EventSpec]) -> list[tuple[str, str, Any]]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextvars
 import logging
 import os
 import threading
 import weakref
-from collections.abc import Coroutine
+from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
@@ -25,7 +26,7 @@ MAX_TARGETED_STREAMS = 4
 MAX_BATCH_EVENTS, instead of one message per stream."""
 MAX_BATCH_EVENTS = 1000
 
-_pending: set[asyncio.Task[bool] | Future[bool]] = set()
+_pending: set[asyncio.Task[None]] = set()
 _serving: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
 
 
@@ -105,53 +106,63 @@ async def _send_chunks(layer: Any, group: str, events: list[LiveEvent]) -> bool:
 
 def send_many(events: list[LiveEvent]) -> None:
     """`send` for a batch of events."""
-    loop = _caller_loop()
-    if loop is None:
-        _background.submit_many(events)
-        return
-    _start_on(loop, asend_many(events))
+    _sender().submit_many(events)
 
 
 def send(event: LiveEvent) -> None:
-    """Send from sync code without waiting: on the caller's event loop when there is one."""
-    loop = _caller_loop()
-    if loop is None:
-        _background.submit(event)
-        return
-    _start_on(loop, asend(event))
-
-
-def _start_on(loop: asyncio.AbstractEventLoop, sending: Coroutine[Any, Any, bool]) -> None:
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        task = loop.create_task(sending)
-        _pending.add(task)
-        task.add_done_callback(_pending.discard)
-    else:
-        future = asyncio.run_coroutine_threadsafe(sending, loop)
-        _pending.add(future)
-        future.add_done_callback(_pending.discard)
+    """Send without waiting, from sync or async code. Events leave in the order they were
+    given, and what queued meanwhile leaves together: on the loop this process serves
+    connections on, or else on a background thread that is drained at exit."""
+    _sender().submit_many([event])
 
 
 def send_and_wait(event: LiveEvent) -> bool:
     """Send from sync code (not on an event loop's thread) and wait until the layer took it,
     so that whatever the caller sends next arrives after it."""
-    loop = _caller_loop()
-    timeout = app_settings.LAYER_SEND_TIMEOUT + 1
+    return _sender().submit_many([event]).result(app_settings.LAYER_SEND_TIMEOUT + 1)
+
+
+def flush(timeout: float | None = None) -> None:
+    """Wait until what this process queued so far has left, or failed to (not on the loop
+    it serves on)."""
+    sender = _sender()
+    asyncio.run_coroutine_threadsafe(sender.wait(), sender.loop).result(timeout)
+
+
+async def aflush() -> None:
+    """The async form of `flush`."""
+    sender = _sender()
+    if sender.loop is _running_loop():
+        await sender.wait()
+    else:
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(sender.wait(), sender.loop))
+
+
+def _sender() -> OrderedSender:
+    loop = _serving_loop()
     if loop is None:
-        return _background.submit(event).result(timeout)
-    return asyncio.run_coroutine_threadsafe(asend(event), loop).result(timeout)
+        return _background.start()
+    with _senders_lock:
+        sender = _senders.get(loop)
+        if sender is None:
+            sender = _senders[loop] = OrderedSender(loop)
+        return sender
 
 
-def _caller_loop() -> asyncio.AbstractEventLoop | None:
+def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
-        pass
+        return None
+
+
+def _serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The caller's loop if this process serves connections on it, else the loop it serves
+    on, if any (so that a process-local layer is only ever used on that loop)."""
     pid = os.getpid()
+    running = _running_loop()
+    if running is not None and _serving.get(running) == pid:
+        return running
     loops = [loop for loop, owner in list(_serving.items()) if owner == pid]
     for loop in reversed(loops):
         if loop.is_running() and not loop.is_closed():
@@ -159,39 +170,82 @@ def _caller_loop() -> asyncio.AbstractEventLoop | None:
     return None
 
 
+class OrderedSender:
+    """Sends on one event loop, in the order events were submitted (from any thread);
+    everything queued while a send is under way leaves together in the next one."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._queue: deque[tuple[list[LiveEvent], Future[bool]]] = deque()
+        self._draining: asyncio.Task[None] | None = None
+
+    def submit_many(self, events: list[LiveEvent]) -> Future[bool]:
+        done: Future[bool] = Future()
+        if _running_loop() is self.loop:
+            self._put(events, done)
+        else:
+            self.loop.call_soon_threadsafe(self._put, events, done)
+        return done
+
+    async def wait(self) -> None:
+        while self._draining is not None:
+            await asyncio.wait([self._draining])
+
+    def _put(self, events: list[LiveEvent], done: Future[bool]) -> None:
+        self._queue.append((events, done))
+        if self._draining is None:
+            self._draining = self.loop.create_task(self._drain(), context=contextvars.Context())
+            _pending.add(self._draining)
+            self._draining.add_done_callback(_pending.discard)
+
+    async def _drain(self) -> None:
+        queue = self._queue
+        batch: list[tuple[list[LiveEvent], Future[bool]]] = []
+        try:
+            while queue:
+                batch = [queue.popleft()]
+                count = len(batch[0][0])
+                while queue and count < MAX_BATCH_EVENTS:
+                    batch.append(queue.popleft())
+                    count += len(batch[-1][0])
+                sent = await asend_many([event for events, _ in batch for event in events])
+                for _, done in batch:
+                    done.set_result(sent)
+                batch = []
+        finally:
+            for _, done in [*batch, *queue]:
+                if not done.done():
+                    done.set_result(False)
+            self._draining = None
+
+
 class BackgroundSender:
-    """One thread with its own event loop, for processes that publish outside any loop
-    (workers, management commands, WSGI): events leave in order over one connection pool,
-    everything queued meanwhile together in one batch."""
+    """One thread with its own event loop, for processes that publish outside any loop they
+    serve on (workers, scripts, management commands, WSGI)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[tuple[list[LiveEvent], Future[bool]]] | None = None
+        self._sender: OrderedSender | None = None
         self._pid = 0
 
     def submit(self, event: LiveEvent) -> Future[bool]:
-        return self.submit_many([event])
+        return self.start().submit_many([event])
 
     def submit_many(self, events: list[LiveEvent]) -> Future[bool]:
-        loop, queue = self._start()
-        done: Future[bool] = Future()
-        loop.call_soon_threadsafe(queue.put_nowait, (events, done))
-        return done
+        return self.start().submit_many(events)
 
     def flush(self, timeout: float = 2.0) -> None:
-        if self._loop is None or self._queue is None or self._pid != os.getpid():
+        sender = self._sender
+        if sender is None or self._pid != os.getpid():
             return
         try:
-            asyncio.run_coroutine_threadsafe(self._queue.join(), self._loop).result(timeout)
+            asyncio.run_coroutine_threadsafe(sender.wait(), sender.loop).result(timeout)
         except Exception:
             logger.warning("Some live sends were still pending at exit.")
 
-    def _start(
-        self,
-    ) -> tuple[asyncio.AbstractEventLoop, asyncio.Queue[tuple[list[LiveEvent], Future[bool]]]]:
+    def start(self) -> OrderedSender:
         with self._lock:
-            if self._loop is None or self._queue is None or self._pid != os.getpid():
+            if self._sender is None or self._pid != os.getpid():
                 ready = threading.Event()
                 self._pid = os.getpid()
                 thread = threading.Thread(
@@ -199,32 +253,20 @@ class BackgroundSender:
                 )
                 thread.start()
                 ready.wait()
-            assert self._loop is not None and self._queue is not None
-            return self._loop, self._queue
+            assert self._sender is not None
+            return self._sender
 
     def _run(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
-        self._loop = loop
-        self._queue = asyncio.Queue()
+        self._sender = OrderedSender(loop)
         ready.set()
-        loop.run_until_complete(self._drain(self._queue))
-
-    async def _drain(self, queue: asyncio.Queue[tuple[list[LiveEvent], Future[bool]]]) -> None:
-        while True:
-            batch = [await queue.get()]
-            count = len(batch[0][0])
-            while count < MAX_BATCH_EVENTS and not queue.empty():
-                batch.append(queue.get_nowait())
-                count += len(batch[-1][0])
-            try:
-                sent = await asend_many([event for events, _ in batch for event in events])
-                for _, done in batch:
-                    done.set_result(sent)
-            finally:
-                for _ in batch:
-                    queue.task_done()
+        loop.run_forever()
 
 
+_senders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OrderedSender] = (
+    weakref.WeakKeyDictionary()
+)
+_senders_lock = threading.Lock()
 _background = BackgroundSender()
 atexit.register(_background.flush)

@@ -3,8 +3,9 @@
 A fan-out to N sockets costs one pass, not N tasks: each connection's `flush()` coroutine runs
 eagerly inside the pass and only gets a task of its own if its send really waits (a slow client
 under a server that applies backpressure). A pass counts the writes the server makes for it
-right after; under load the next pass starts no sooner than the previous one took, so events
-that arrive meanwhile leave together, one frame per connection.
+right after; under load the next pass starts no sooner than COALESCE_RATIO times what the
+previous one took (at most MAX_COALESCE_SECONDS later), so events that arrive meanwhile leave
+together, one frame per connection, and passes take at most a third of the process's time.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from collections.abc import Coroutine, Generator
 from functools import partial
 from typing import Any, Protocol
 
-MAX_COALESCE_SECONDS = 0.05
+COALESCE_RATIO = 2
+MAX_COALESCE_SECONDS = 0.1
 WRITE_PHASE_STEPS = 2
-"""Loop iterations a pass waits before it measures itself: a server that buffers writes (daphne
-writes in the reactor's next I/O phase) spends them there, about as long as the pass again."""
+"""Loop iterations a pass waits before it measures itself: a server that buffers writes (plain
+daphne and TLS write in the reactor's next I/O phase) spends them there."""
 
 
 class Writer(Protocol):
@@ -104,7 +106,7 @@ class Flusher:
         for _ in range(WRITE_PHASE_STEPS):
             await asyncio.sleep(0)
         took = self.loop.time() - started
-        delay = min(took, MAX_COALESCE_SECONDS)
+        delay = min(took * COALESCE_RATIO, MAX_COALESCE_SECONDS)
         self._not_before = self.loop.time() + delay
         if self.ready:
             self.loop.call_later(delay, self._start)

@@ -1,7 +1,9 @@
+import asyncio
 import logging
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.db import transaction
 
 from notifications.api import EphemeralEvent, InvalidEventData, apublish, publish
@@ -18,6 +20,28 @@ async def test_published_event_reaches_a_reader_with_its_seq():
     assert event.seq == 1
     assert message["seq"] == 1 and message["event"] == "chat.message"
     assert message["data"] == {"text": "hi"} and message["stream"] == "room:a"
+
+
+async def test_back_to_back_apublish_calls_arrive_in_order_sharing_layer_messages(monkeypatch):
+    layer = get_channel_layer()
+    messages = []
+    original = layer.group_send
+
+    async def slow_group_send(group, message):
+        messages.append(message)
+        await asyncio.sleep(0.02)
+        await original(group, message)
+
+    monkeypatch.setattr(layer, "group_send", slow_group_send)
+    async with StreamListener("room:a") as listener:
+        await apublish("room:a", "typing", persist=False)
+        for n in range(30):
+            await apublish("room:a", "tick", {"n": n})
+        received = [await listener.next() for _ in range(31)]
+    assert received[0]["event"] == "typing"
+    assert [message["seq"] for message in received[1:]] == list(range(1, 31))
+    assert [message["data"]["n"] for message in received[1:]] == list(range(30))
+    assert len(messages) <= 10
 
 
 async def test_rolled_back_transaction_publishes_nothing():

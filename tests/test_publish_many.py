@@ -120,6 +120,7 @@ async def test_a_batch_over_many_streams_is_a_bounded_number_of_layer_messages(
 
     sent.clear()
     await apublish_many([("room:a", "x"), ("room:a", "y"), ("room:b", "z")])
+    await delivery.aflush()
     assert sorted(sent) == sorted([(group_name("room:a"), 2), (group_name("room:b"), 1)])
 
 
