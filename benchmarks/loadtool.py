@@ -695,6 +695,7 @@ def run_load(
     result["lost"] = expected - merged["got"]
     result["first_send"] = sent["first_send"]
     result["send_seconds"] = sent["last_send"] - sent["first_send"]
+    result["sender_cpu_s"] = sent.get("cpu")
     result["first_seq"], result["last_seq"] = sent["first_seq"], sent["last_seq"]
     if sent["first_seq"] is not None:
         # Receivers saw seq = i + offset; every receiver should agree with the sender.

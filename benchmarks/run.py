@@ -615,6 +615,12 @@ def main() -> None:
         action="store_true",
         help="diagnostics: serve daphne through benchmarks.gcdiag and report GC pauses",
     )
+    parser.add_argument(
+        "--layer",
+        choices=["core", "pubsub"],
+        default="core",
+        help="channels-redis layer: RedisChannelLayer (core) or RedisPubSubChannelLayer",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (DB, logs)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -641,6 +647,8 @@ def main() -> None:
     profile_text = None
     try:
         env = servers.django_env(workdir / "db.sqlite3", redis.url)
+        if args.layer == "pubsub":
+            env["REDIS_LAYER"] = "pubsub"
         sessions = servers.prepare_database(
             env, max(args.receivers, args.idle_sockets, args.sse_streams)
         )
@@ -724,6 +732,7 @@ def main() -> None:
                 "idle_wait",
                 "quick",
                 "uvicorn_ws",
+                "layer",
                 "profile_events",
                 "gc_log",
             )

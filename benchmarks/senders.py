@@ -60,7 +60,7 @@ async def run_django(args: argparse.Namespace) -> None:
     from asgiref.sync import sync_to_async
     from channels.layers import get_channel_layer
 
-    from notifications.api import apublish, apublish_many
+    from notifications.api import aflush, apublish, apublish_many
     from notifications.models import Stream
 
     layer = get_channel_layer()
@@ -85,6 +85,7 @@ async def run_django(args: argparse.Namespace) -> None:
         return
     first_seq = last_seq = None
     group = f"chat_{args.room}"
+    cpu = time.process_time()
     started = time.monotonic()
     first_send = time.time()
     for index in range(args.events):
@@ -103,6 +104,8 @@ async def run_django(args: argparse.Namespace) -> None:
         else:
             await layer.group_send(group, {"type": "chat.message", "message": data})
     last_send = time.time()
+    if args.target == "ours":
+        await aflush()
     emit(
         {
             "first_send": first_send,
@@ -110,6 +113,7 @@ async def run_django(args: argparse.Namespace) -> None:
             "sent": args.events,
             "first_seq": first_seq,
             "last_seq": last_seq,
+            "cpu": time.process_time() - cpu,
         }
     )
     await read_line()
@@ -122,6 +126,7 @@ async def run_raw(args: argparse.Namespace) -> None:
         emit({"ready": True, "head": None, "pid": os.getpid()})
         if (await read_line()).strip() != "go":
             return
+        cpu = time.process_time()
         started = time.monotonic()
         first_send = time.time()
         for index in range(args.events):
@@ -135,6 +140,7 @@ async def run_raw(args: argparse.Namespace) -> None:
                 "sent": args.events,
                 "first_seq": None,
                 "last_seq": None,
+                "cpu": time.process_time() - cpu,
             }
         )
         await read_line()

@@ -3,9 +3,10 @@
 A fan-out to N sockets costs one pass, not N tasks: each connection's `flush()` coroutine runs
 eagerly inside the pass and only gets a task of its own if its send really waits (a slow client
 under a server that applies backpressure). A pass counts the writes the server makes for it
-right after; under load the next pass starts no sooner than COALESCE_RATIO times what the
-previous one took (at most MAX_COALESCE_SECONDS later), so events that arrive meanwhile leave
-together, one frame per connection, and passes take at most a third of the process's time.
+right after. Under load the next pass starts no sooner than the previous one took, and once
+passes have followed each other for a while, no sooner than COALESCE_RATIO times that (at most
+MAX_COALESCE_SECONDS): events that arrive meanwhile leave together, one frame per connection,
+and a sustained load spends at most a third of the process's time in passes.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class Flusher:
         self.ready: list[Writer] = []
         self._scheduled = False
         self._not_before = 0.0
+        self._back_to_back = 0
         self._waiting: set[asyncio.Task[None]] = set()
 
     def schedule(self, writer: Writer) -> None:
@@ -106,7 +108,9 @@ class Flusher:
         for _ in range(WRITE_PHASE_STEPS):
             await asyncio.sleep(0)
         took = self.loop.time() - started
-        delay = min(took * COALESCE_RATIO, MAX_COALESCE_SECONDS)
+        self._back_to_back = self._back_to_back + 1 if self.ready else 0
+        ratio = COALESCE_RATIO if self._back_to_back > 1 else 1
+        delay = min(took * ratio, MAX_COALESCE_SECONDS)
         self._not_before = self.loop.time() + delay
         if self.ready:
             self.loop.call_later(delay, self._start)

@@ -96,7 +96,7 @@ async def test_a_waiting_writer_does_not_hold_up_the_others():
     await asyncio.sleep(0)
 
 
-async def test_under_load_the_next_pass_waits_twice_as_long_as_the_last_one_took():
+async def test_under_load_the_next_pass_waits_as_long_as_the_last_one_took():
     flusher = Flusher(asyncio.get_running_loop())
     busy = Writer(cost=0.03)
     flusher.schedule(busy)
@@ -105,7 +105,30 @@ async def test_under_load_the_next_pass_waits_twice_as_long_as_the_last_one_took
     flusher.schedule(busy)
     await asyncio.sleep(0.1)
     assert len(busy.flushes) == 2
-    assert busy.flushes[1] - ended >= 0.055
+    assert busy.flushes[1] - ended >= 0.025
+
+
+async def test_under_sustained_load_passes_wait_twice_as_long_as_they_take():
+    flusher = Flusher(asyncio.get_running_loop())
+
+    class AlwaysBusy(Writer):
+        ended: list[float] = []
+
+        async def flush(self):
+            await super().flush()
+            self.ended.append(time.monotonic())
+            if len(self.flushes) < 3:
+                flusher.schedule(self)
+
+    busy = AlwaysBusy(cost=0.04)
+    flusher.schedule(busy)
+    await asyncio.sleep(0.5)
+    assert len(busy.flushes) == 3
+    took = [end - start for start, end in zip(busy.flushes, busy.ended, strict=True)]
+    first_wait = busy.flushes[1] - busy.ended[0]
+    sustained_wait = busy.flushes[2] - busy.ended[1]
+    assert first_wait < 1.5 * took[0]
+    assert sustained_wait >= 1.9 * took[1]
 
 
 async def test_a_pass_counts_the_writes_the_server_makes_right_after_it():
