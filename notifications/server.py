@@ -9,13 +9,15 @@ for being slow come straight back as more reconnects); a protocol
 violation (invalid UTF-8, an oversized message) is answered with a close frame (1007, 1009)
 instead of a dropped TCP connection; and a client has HEARTBEAT_TIMEOUT seconds, not one, to
 read what was sent before a close frame (a slow reader still gets its 4429); and the server may
-close with 1008 (policy violation: the session ended). WebSocket frames over plain TCP are
+close with 1008 (policy violation: the session ended). A text message on an open connection
+without compression or fragmenting is framed here, in one step, and frames over plain TCP are
 written to the socket at once when nothing is waiting before them, as asyncio's transports do,
 instead of in the reactor's next pass.
 """
 
 from __future__ import annotations
 
+import struct
 import sys
 from typing import Any
 
@@ -30,6 +32,24 @@ PROTOCOL_CLOSE_CODES = frozenset({1001, 1008, 1011})
 
 
 class LiveWebSocketProtocol(WebSocketProtocol):  # type: ignore[misc]
+    def handle_reply(self, message: dict[str, Any]) -> None:
+        text = message.get("text")
+        if (
+            text
+            and message.get("type") == "websocket.send"
+            and message.get("bytes") is None
+            and self.state == self.STATE_OPEN
+            and self.send_state == self.SEND_STATE_GROUND
+            and self._perMessageCompress is None
+            and not self.autoFragmentSize
+            and not self.maskServerFrames
+        ):
+            payload = text.encode()
+            if not 0 < self.maxMessagePayloadSize < len(payload):
+                self.sendData(text_frame_header(len(payload)) + payload)
+                return
+        super().handle_reply(message)
+
     def sendData(self, data: bytes, sync: bool = False, chopsize: int | None = None) -> None:
         if sync or chopsize or self.send_queue or not write_through(self.transport, data):
             super().sendData(data, sync, chopsize)
@@ -41,6 +61,15 @@ class LiveWebSocketProtocol(WebSocketProtocol):  # type: ignore[misc]
             self.sendCloseFrame(code=code, isReply=False)
         else:
             super().serverClose(code)
+
+
+def text_frame_header(length: int) -> bytes:
+    """FIN and the text opcode, then the payload length (unmasked: a server's frame)."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 0x10000:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
 
 
 def write_through(transport: Any, data: bytes) -> bool:

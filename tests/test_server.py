@@ -11,7 +11,7 @@ import websockets
 from websockets.frames import Close
 
 from notifications.api import apublish
-from notifications.server import with_backlog
+from notifications.server import text_frame_header, with_backlog
 from tests.clients import WebSocketClient, logged_in_users
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -23,6 +23,21 @@ def test_tcp_endpoints_get_a_backlog():
     )
     assert with_backlog("tcp:port=1:backlog=64") == "tcp:port=1:backlog=64"
     assert with_backlog("unix:/run/app.sock") == "unix:/run/app.sock"
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 200_000])
+def test_text_frame_headers_parse_as_the_protocol_defines(size):
+    from websockets.frames import Frame, Opcode
+    from websockets.streams import StreamReader
+
+    payload = b"x" * size
+    reader = StreamReader()
+    reader.feed_data(text_frame_header(size) + payload)
+    parsing = Frame.parse(reader.read_exact, mask=False)
+    with pytest.raises(StopIteration) as parsed:
+        next(parsing)
+    frame = parsed.value.value
+    assert (frame.opcode, frame.fin, frame.data) == (Opcode.TEXT, True, payload)
 
 
 async def test_invalid_utf8_is_closed_with_1007_and_the_server_stays_healthy(daphne, make_user):
