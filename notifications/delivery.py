@@ -25,9 +25,6 @@ MAX_TARGETED_STREAMS = 4
 """A batch over more streams than this travels to every process's hub, in messages of at most
 MAX_BATCH_EVENTS, instead of one message per stream."""
 MAX_BATCH_EVENTS = 1000
-SEND_LANES = 4
-"""Such a batch is sent over this many lanes at once; a stream's events all take one lane, in
-order."""
 
 _pending: set[asyncio.Task[None]] = set()
 _serving: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
@@ -79,11 +76,7 @@ async def asend_many(events: list[LiveEvent]) -> bool:
     for event in events:
         by_stream.setdefault(event.stream, []).append(event)
     if len(by_stream) > MAX_TARGETED_STREAMS:
-        lanes: list[list[LiveEvent]] = [[] for _ in range(SEND_LANES)]
-        for index, part in enumerate(by_stream.values()):
-            lanes[index % SEND_LANES].extend(part)
-        sent = await asyncio.gather(*(_send_chunks(layer, HUBS_GROUP, lane) for lane in lanes))
-        return all(sent)
+        return await _send_chunks(layer, HUBS_GROUP, events)
     sent = await asyncio.gather(
         *(_send_chunks(layer, group_name(stream), part) for stream, part in by_stream.items())
     )
@@ -91,8 +84,6 @@ async def asend_many(events: list[LiveEvent]) -> bool:
 
 
 async def _send_chunks(layer: Any, group: str, events: list[LiveEvent]) -> bool:
-    if not events:
-        return True
     for start in range(0, len(events), MAX_BATCH_EVENTS):
         chunk = events[start : start + MAX_BATCH_EVENTS]
         try:
