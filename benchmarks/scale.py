@@ -351,6 +351,12 @@ def main() -> None:
     parser.add_argument("--idle-streams-per-connection", type=int, default=50)
     parser.add_argument("--idle-wait", type=float, default=3.0)
     parser.add_argument("--only", help="fanout or idle")
+    parser.add_argument(
+        "--single-up-to",
+        type=int,
+        default=10**9,
+        help="run one apublish per stream only for K up to this (the slow mode; all by default)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     defaults = (
@@ -378,6 +384,8 @@ def main() -> None:
                 for streams in counts:
                     modes = ["many", "single"] if repeat % 2 else ["single", "many"]
                     for publish in modes:
+                        if publish == "single" and streams > args.single_up_to:
+                            continue
                         label = f"r{repeat}-K{streams}-{publish}"
                         clock = time.monotonic()
                         try:
