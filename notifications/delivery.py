@@ -228,12 +228,6 @@ class BackgroundSender:
         self._sender: OrderedSender | None = None
         self._pid = 0
 
-    def submit(self, event: LiveEvent) -> Future[bool]:
-        return self.start().submit_many([event])
-
-    def submit_many(self, events: list[LiveEvent]) -> Future[bool]:
-        return self.start().submit_many(events)
-
     def flush(self, timeout: float = 2.0) -> None:
         sender = self._sender
         if sender is None or self._pid != os.getpid():

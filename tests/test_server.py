@@ -62,17 +62,7 @@ async def test_a_slow_reader_of_large_frames_gets_every_byte_in_order(
     when the reader reads again, behind nothing and before what follows."""
     _, session = await make_user("alice")
     server = daphne(NOTIFICATIONS_MAX_UNACKED_BYTES="64000000")
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-    sock.connect(("127.0.0.1", server.port))
-    sock.setblocking(False)
-    slow = await websockets.connect(
-        f"{server.ws}/ws/live/?stream=broadcast&since=0",
-        additional_headers={"Origin": server.http, "Cookie": f"sessionid={session}"},
-        max_queue=1,
-        max_size=None,
-        sock=sock,
-    )
+    slow = await connect_with_receive_buffer(server, session, 16384, max_size=None)
     pads = [chr(ord("a") + n % 26) * (150_000 + n) for n in range(30)]
     for n, pad in enumerate(pads):
         await apublish("broadcast", "bulk", {"n": n, "pad": pad})
@@ -98,16 +88,7 @@ async def test_a_reader_that_stops_reading_for_seconds_still_gets_its_4429_close
     server = daphne(
         NOTIFICATIONS_MAX_UNACKED_BYTES="16000000", NOTIFICATIONS_MAX_BUFFERED_EVENTS="50"
     )
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-    sock.connect(("127.0.0.1", server.port))
-    sock.setblocking(False)
-    stalled = await websockets.connect(
-        f"{server.ws}/ws/live/?stream=broadcast&since=0",
-        additional_headers={"Origin": server.http, "Cookie": f"sessionid={session}"},
-        max_queue=1,
-        sock=sock,
-    )
+    stalled = await connect_with_receive_buffer(server, session, 65536)
     for n in range(400):
         await apublish("broadcast", "bulk", {"n": n, "pad": "x" * 60000})
     await asyncio.sleep(4)
@@ -116,6 +97,22 @@ async def test_a_reader_that_stops_reading_for_seconds_still_gets_its_4429_close
     events = [frame["seq"] for frame in seen if frame["type"] == "event"]
     assert 50 < len(events) < 400
     assert events == list(range(1, len(events) + 1))
+
+
+async def connect_with_receive_buffer(server, session, size, **options):
+    """A broadcast reader whose socket holds at most `size` bytes, reading one frame at a
+    time: what it does not read stays in the server."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+    sock.connect(("127.0.0.1", server.port))
+    sock.setblocking(False)
+    return await websockets.connect(
+        f"{server.ws}/ws/live/?stream=broadcast&since=0",
+        additional_headers={"Origin": server.http, "Cookie": f"sessionid={session}"},
+        max_queue=1,
+        sock=sock,
+        **options,
+    )
 
 
 async def read_until_closed(connection, timeout=30):
