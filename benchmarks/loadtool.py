@@ -543,6 +543,7 @@ def run_load(
     publish: str = "single",
     room: str = "bench",
     warmup: int = 10,
+    burst_interval: float = 0.0,
     on_go: Any = None,
     on_done: Any = None,
 ) -> dict[str, Any]:
@@ -636,7 +637,7 @@ def run_load(
     sender = Sender(
         sender_target,
         events,
-        interval if mode == "light" else 0.0,
+        interval if mode == "light" else burst_interval,
         token,
         url=f"ws://{host}:{port}/" if target == "raw" else None,
         env=env,
@@ -671,7 +672,7 @@ def run_load(
         clock = time.time()
         group.send("go")
         sender.tell("go")
-        sent = sender.read(events * (interval if mode == "light" else 0.05) + 300)
+        sent = sender.read(events * (interval if mode == "light" else burst_interval + 0.05) + 300)
         group.send("sender_done")
         reports = group.collect("done", idle_timeout + 600)
         elapsed = time.time() - clock

@@ -33,7 +33,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -47,7 +46,6 @@ from benchmarks import loadtool, servers
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
 PACKAGES = [
     "Django",
     "channels",
@@ -199,37 +197,10 @@ def run_scenario(
 ) -> dict[str, Any]:
     redis.flushall()
     load_before = os.getloadavg()[0]
-    spy: dict[str, subprocess.Popen[bytes]] = {}
     extra = ["--ws", args.uvicorn_ws] if scenario.server == "uvicorn" else []
     kind = "daphne-gclog" if args.gc_log and scenario.server == "daphne" else scenario.server
     with servers.Server(kind, scenario.app, env, log_dir, label, extra) as server:
-
-        def start_profile() -> None:
-            if profile_to is not None:
-                spy["process"] = subprocess.Popen(
-                    [
-                        PY_SPY,
-                        "record",
-                        "--pid",
-                        str(server.pid),
-                        "--rate",
-                        "250",
-                        "--format",
-                        "raw",
-                        "--nonblocking",
-                        "-o",
-                        str(profile_to),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                time.sleep(1.5)
-
-        def stop_profile() -> None:
-            if "process" in spy:
-                spy["process"].send_signal(signal.SIGINT)
-                spy["process"].wait(60)
-
+        profiler = servers.Profiler(server.pid, profile_to)
         result = loadtool.run_load(
             scenario.mode,
             scenario.app,
@@ -243,8 +214,8 @@ def run_scenario(
             redis_pid=redis.pid,
             env=env,
             idle_wait=args.idle_wait,
-            on_go=start_profile,
-            on_done=stop_profile,
+            on_go=profiler.start,
+            on_done=profiler.stop,
         )
         time.sleep(0.5)
         log = server.log_path.read_text(errors="replace")
@@ -690,7 +661,7 @@ def main() -> None:
                         + (result.get("error") or loadtool.describe(result)),
                         file=sys.stderr,
                     )
-        if args.profile and not Path(PY_SPY).exists():
+        if args.profile and not Path(servers.PY_SPY).exists():
             print("# --profile: py-spy is not installed; skipping the profile run", file=sys.stderr)
         elif args.profile:
             profile_path = args.out / f"{stamp}-profile-ours-{args.profile_server}.txt"

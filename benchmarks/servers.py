@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+PY_SPY = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
 
 
 def free_port() -> int:
@@ -222,3 +223,30 @@ class Server:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+class Profiler:
+    """py-spy sampling one process from `start()` to `stop()`, as collapsed stacks in `path`."""
+
+    def __init__(self, pid: int, path: Path | None) -> None:
+        self.pid, self.path = pid, path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if self.path is None:
+            return
+        self.process = subprocess.Popen(
+            [
+                *[PY_SPY, "record", "--pid", str(self.pid), "--rate", "250", "--format", "raw"],
+                *["--nonblocking", "-o", str(self.path)],
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1.5)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(60)
+            self.process = None
