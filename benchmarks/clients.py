@@ -193,7 +193,8 @@ class RequestProtocol(asyncio.Protocol):
 class WebSocketProtocol(RequestProtocol):
     """A WebSocket client connection. `kind` picks how text frames are read:
     "ours" (protocol.md: object or array, events carry seq, app-level pings are answered),
-    "tutorial" ({"message": data}) or "raw" (the data itself)."""
+    "tutorial" ({"message": data}), "raw" (frames like ours, which its sender writes, read
+    the same way; it has no subscription to wait for) or "raw-bare" (the data itself)."""
 
     def __init__(self, receiver: Receiver, kind: str, request: bytes) -> None:
         self.receiver = receiver
@@ -206,12 +207,12 @@ class WebSocketProtocol(RequestProtocol):
         self.transport: asyncio.Transport | None = None
         self.fragments: list[bytes] | None = None
         self.on_lost: Any = None
-        if kind == "ours":
-            self.on_text = self._on_text_ours
-        elif kind == "tutorial":
+        if kind == "tutorial":
             self.on_text = self._on_text_tutorial
+        elif kind == "raw-bare":
+            self.on_text = self._on_text_bare
         else:
-            self.on_text = self._on_text_raw
+            self.on_text = self._on_text_ours
 
     # -- transport callbacks --
 
@@ -345,7 +346,7 @@ class WebSocketProtocol(RequestProtocol):
         self.receiver.stats.frames += 1
         self.receiver.record(loads(payload)["message"], now, None)
 
-    def _on_text_raw(self, payload: bytes | bytearray, now: float) -> None:
+    def _on_text_bare(self, payload: bytes | bytearray, now: float) -> None:
         self.receiver.stats.frames += 1
         content = loads(payload)
         for data in content if type(content) is list else (content,):

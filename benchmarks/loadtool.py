@@ -15,7 +15,9 @@ MODE
 TARGET
   ours      our app's WebSocket endpoint, `/ws/live/?stream=broadcast`; sender: apublish.
   tutorial  the tutorial consumer, `/ws/chat/bench/`; sender: group_send("chat_bench", ...).
-  raw       `raw_server.py`; sender: a WebSocket client whose messages are broadcast.
+  raw       `raw_server.py`; sender: a WebSocket client whose messages are broadcast, each
+            event framed as our app frames it.
+  raw-bare  the same, each event sent as its bare data (`{"r", "i", "t"}`).
   (sse mode always reads our app's SSE endpoint.)
 
 Every receiver checks it got every event exactly once and in order (by the `i` in the data, and
@@ -65,6 +67,7 @@ TARGET_PATHS = {
     "ours": ("/ws/live/?stream={stream}", "/ws/live/?stream={stream}&since={since}"),
     "tutorial": ("/ws/chat/{room}/", None),
     "raw": ("/", None),
+    "raw-bare": ("/", None),
     "sse": ("/live/events/{stream}/?since={since}", "/live/events/{stream}/?since={since}"),
 }
 
@@ -639,7 +642,7 @@ def run_load(
         events,
         interval if mode == "light" else burst_interval,
         token,
-        url=f"ws://{host}:{port}/" if target == "raw" else None,
+        url=f"ws://{host}:{port}/" if target.startswith("raw") else None,
         env=env,
         streams=streams,
         publish=publish,
@@ -752,7 +755,7 @@ def main() -> None:
         epilog="See benchmarks/README.md.",
     )
     parser.add_argument("mode", choices=["burst", "light", "idle-memory", "sse"])
-    parser.add_argument("--target", choices=["ours", "tutorial", "raw"], default="ours")
+    parser.add_argument("--target", choices=list(TARGET_PATHS), default="ours")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("-n", "--receivers", type=int, default=1000)
@@ -770,7 +773,7 @@ def main() -> None:
     args = parser.parse_args()
     target = "ours" if args.mode == "sse" else args.target
     sessions = args.session.split(",") if args.session else None
-    if sessions is None and target != "raw":
+    if sessions is None and not target.startswith("raw"):
         sessions = subprocess.run(
             [sys.executable, "-m", "benchmarks.session", str(args.receivers)],
             cwd=ROOT,

@@ -4,8 +4,9 @@ with `websockets.broadcast`, to every other connected client. No auth, no framew
     python -m benchmarks.raw_server --port 8002 [--batch]
 
 With `--batch` it batches the way our app does under load: the messages that arrive in one pass
-of the event loop go out together, as one JSON array frame per connection (the senders send JSON
-objects), so its frame count falls as the rate rises. That is the fair ceiling for our app's
+of the event loop go out together, as one JSON array frame per connection (the benchmark's sender
+sends each event as a JSON object framed like our app's), so its frame count falls as the rate
+rises. That is the fair ceiling for our app's
 array frames; without it, one frame per message.
 """
 

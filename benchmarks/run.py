@@ -13,7 +13,9 @@ order inside each pair alternates between repeats). Every scenario gets a fresh 
   burst        ours on daphne  vs  the tutorial consumer on daphne   (ratio >= 6)
   burst        ours on uvicorn vs  the raw websockets server batching per loop pass
                (ratio >= 0.5; at E=300 and, for context, at E=10), and the unbatched raw
-               server for context
+               server for context; the raw sender writes each event as our app frames it,
+               so the receivers of both read the same frames (for context, also against
+               the raw server batching bare data: 3-field objects, no envelope)
   light        ours on daphne: p99 latency at one event every 2 s    (<= 150 ms)
                (and the tutorial on daphne, for context)
   idle-memory  ours vs tutorial on daphne, KB per connection at 2,000 sockets (ours <= tutorial)
@@ -146,6 +148,9 @@ def build_scenarios(args: argparse.Namespace) -> list[list[Scenario]]:
             Scenario("burst ours uvicorn", "burst", "ours", "uvicorn", n, args.fast_events),
             Scenario("burst raw batched", "burst", "raw", "raw-batch", n, args.fast_events),
             Scenario("burst raw websockets", "burst", "raw", "raw", n, args.fast_events),
+            Scenario(
+                "burst raw batched bare", "burst", "raw-bare", "raw-batch", n, args.fast_events
+            ),
         ],
         [
             Scenario("small ours uvicorn", "burst", "ours", "uvicorn", n, args.small_events),
@@ -209,7 +214,7 @@ def run_scenario(
             events=scenario.events if profile_to is None else args.profile_events,
             interval=args.interval,
             procs=args.procs,
-            sessions=sessions if scenario.app != "raw" else None,
+            sessions=None if scenario.app.startswith("raw") else sessions,
             server_pid=server.pid,
             redis_pid=redis.pid,
             env=env,
@@ -321,6 +326,9 @@ def analyse(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, A
         "burst ours uvicorn / raw websockets (unbatched)": paired(
             "burst ours uvicorn", "burst raw websockets", "deliveries_per_s"
         ),
+        "burst ours uvicorn / raw batched sending bare data": paired(
+            "burst ours uvicorn", "burst raw batched bare", "deliveries_per_s"
+        ),
         "idle KB/conn ours / tutorial": paired(
             "idle ours daphne", "idle tutorial daphne", "kb_per_connection"
         ),
@@ -355,7 +363,7 @@ def analyse(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, A
     baseline_bad = [
         run["label"]
         for run in runs
-        if run.get("target") in ("tutorial", "raw") and any(integrity(run).values())
+        if run.get("target") in ("tutorial", "raw", "raw-bare") and any(integrity(run).values())
     ]
     sse = [run for run in runs if run.get("mode") == "sse" and run.get("repeat") is not None]
     if sse:
@@ -501,7 +509,8 @@ def markdown(report: dict[str, Any]) -> str:
                 )
                 lines.append(f"  - GC pauses >= 5 ms (seconds after the first send): {pauses}")
     if report.get("profile"):
-        lines += ["", "### Where the daphne server spends its time (py-spy, burst)", ""]
+        server = report["config"].get("profile_server", "daphne")
+        lines += ["", f"### Where the {server} server spends its time (py-spy, burst)", ""]
         lines += ["```", report["profile"], "```"]
     return "\n".join(lines) + "\n"
 
@@ -705,6 +714,7 @@ def main() -> None:
                 "uvicorn_ws",
                 "layer",
                 "profile_events",
+                "profile_server",
                 "gc_log",
             )
         },

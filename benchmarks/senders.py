@@ -8,8 +8,11 @@ TARGET is
 - `tutorial`: `channel_layer.group_send("chat_<room>", {"type": "chat.message", "message":
   data})`, the exact call the tutorial consumer makes when it receives a chat message (so the
   baseline is spared the extra hop through one consumer's `receive`, and has no DB write);
-- `raw`: a WebSocket client that sends `data` as a text frame to `raw_server.py`, which
-  broadcasts it to every other connection.
+- `raw`: a WebSocket client that sends each event as a text frame to `raw_server.py`, which
+  broadcasts it to every other connection. The frame is the event as our app frames it
+  (`{"type": "event", "stream": ..., "seq": ..., "event": ..., "data": data, "at": ...}`), so
+  both servers' receivers read the same bytes;
+- `raw-bare`: the same, each event sent as its bare `data`.
 
 With `--streams S1,S2,...` (ours) every event goes to each of those streams (public rooms are
 created for `room:` streams): `--publish single` makes one `apublish` per stream, `--publish
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import json
 import os
 import sys
@@ -119,9 +123,16 @@ async def run_django(args: argparse.Namespace) -> None:
     await read_line()
 
 
+def event_frame(seq: int, data: dict[str, Any]) -> str:
+    at = datetime.datetime.now(datetime.UTC).isoformat()
+    event = {"type": "event", "stream": "broadcast", "seq": seq, "event": "bench"}
+    return json.dumps({**event, "data": data, "at": at}, separators=(",", ":"))
+
+
 async def run_raw(args: argparse.Namespace) -> None:
     from websockets.asyncio.client import connect
 
+    bare = args.target == "raw-bare"
     async with connect(args.url, compression=None, max_size=None) as websocket:
         emit({"ready": True, "head": None, "pid": os.getpid()})
         if (await read_line()).strip() != "go":
@@ -131,15 +142,16 @@ async def run_raw(args: argparse.Namespace) -> None:
         first_send = time.time()
         for index in range(args.events):
             await pace(started, index, args.interval)
-            await websocket.send(json.dumps({"r": args.token, "i": index, "t": time.time()}))
+            data = {"r": args.token, "i": index, "t": time.time()}
+            await websocket.send(json.dumps(data) if bare else event_frame(index + 1, data))
         last_send = time.time()
         emit(
             {
                 "first_send": first_send,
                 "last_send": last_send,
                 "sent": args.events,
-                "first_seq": None,
-                "last_seq": None,
+                "first_seq": None if bare else 1,
+                "last_seq": None if bare else args.events,
                 "cpu": time.process_time() - cpu,
             }
         )
@@ -148,7 +160,7 @@ async def run_raw(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("target", choices=["ours", "tutorial", "raw"])
+    parser.add_argument("target", choices=["ours", "tutorial", "raw", "raw-bare"])
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--interval", type=float, default=0.0)
     parser.add_argument("--token", required=True)
@@ -165,7 +177,8 @@ def main() -> None:
     parser.add_argument("--room", default="bench")
     parser.add_argument("--url", help="raw: the server's ws:// URL")
     args = parser.parse_args()
-    asyncio.run(run_raw(args) if args.target == "raw" else run_django(args))
+    raw = args.target.startswith("raw")
+    asyncio.run(run_raw(args) if raw else run_django(args))
 
 
 if __name__ == "__main__":

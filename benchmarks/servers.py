@@ -177,6 +177,7 @@ APPS = {
     "ours": "project.asgi:application",
     "tutorial": "benchmarks.tutorial.asgi:application",
     "raw": "",
+    "raw-bare": "",
 }
 
 
