@@ -184,6 +184,10 @@ class _SessionWatch:
         if event.type == END_EVENT:
             self.connection.end("session_ended")
 
+    def deliver_run(self, events: list[LiveEvent]) -> None:
+        for event in events:
+            self.deliver(event)
+
 
 def _start_in_background(coroutine: object) -> asyncio.Task[None]:
     """Subscription work runs in a fresh context: never inside the frame or request that

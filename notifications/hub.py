@@ -46,6 +46,8 @@ class Reader(Protocol):
 
     def deliver(self, event: LiveEvent) -> None: ...
 
+    def deliver_run(self, events: list[LiveEvent]) -> None: ...
+
 
 class StreamState:
     """What this process knows of one stream: its readers and the last seq fanned out."""
@@ -230,6 +232,34 @@ class Hub:
             state.pending.clear()
         self._advance(event.stream, state)
 
+    def dispatch_batch(self, events: list[LiveEvent]) -> None:
+        """A layer message of many events: each stream's consecutive events go to its readers
+        together, as one run, where they follow its head without a gap."""
+        start, count = 0, len(events)
+        while start < count:
+            stream = events[start].stream
+            end = start + 1
+            while end < count and events[end].stream == stream:
+                end += 1
+            if end - start == 1:
+                self.dispatch(events[start])
+            else:
+                self._dispatch_run(events[start:end])
+            start = end
+
+    def _dispatch_run(self, run: list[LiveEvent]) -> None:
+        state = self.streams.get(run[0].stream)
+        if state is None:
+            return
+        head = state.head
+        if head is None or state.pending or not _follows(run, head):
+            for event in run:
+                self.dispatch(event)
+            return
+        state.head = head + len(run)
+        for subscription in tuple(state.subscribers):
+            subscription.deliver_run(run)
+
     def stats(self) -> dict[str, int]:
         return {
             "streams": len(self.streams),
@@ -395,8 +425,7 @@ class Hub:
                 if kind == LAYER_MESSAGE_TYPE:
                     self.dispatch(LiveEvent.from_layer_message(message))
                 elif kind == BATCH_MESSAGE_TYPE:
-                    for event in events_from_batch(message):
-                        self.dispatch(event)
+                    self.dispatch_batch(events_from_batch(message))
                 elif kind == PROBE_MESSAGE_TYPE and message.get("id") == self._probe_id:
                     self._probe_sent_at = None
         except asyncio.CancelledError:
@@ -598,6 +627,11 @@ class Hub:
         delivery.stop_serving(self.loop)
         if _hubs.get(self.loop) is self:
             del _hubs[self.loop]
+
+
+def _follows(run: list[LiveEvent], head: int) -> bool:
+    """Whether the events are seqs head + 1, head + 2, ... in order."""
+    return all(event.seq == head + offset for offset, event in enumerate(run, 1))
 
 
 def _joined(state: StreamState, task: asyncio.Future[None]) -> None:

@@ -76,6 +76,17 @@ class Outbox:
             self.items.append(item)
         self.on_ready()
 
+    def extend(self, events: list[LiveEvent]) -> None:
+        """`push` for many events that do not coalesce."""
+        if self.overflowed:
+            return
+        if len(self.items) + len(events) > self.limit:
+            self.overflowed = True
+            self.items = []
+        else:
+            self.items.extend(events)
+        self.on_ready()
+
     def push_control(self, item: Control) -> None:
         """Queue a control message regardless of the limit."""
         if not self.overflowed:
@@ -137,6 +148,20 @@ class Subscription:
                 return
             self.cursor = event.seq
         self.outbox.push(event)
+
+    def deliver_run(self, events: list[LiveEvent]) -> None:
+        """`deliver` for consecutive stored events of the stream, in seq order."""
+        if self.replaying:
+            for event in events:
+                self.deliver(event)
+            return
+        cursor = self.cursor
+        if events[0].seq is None or events[0].seq <= cursor:
+            events = [event for event in events if event.seq is not None and event.seq > cursor]
+            if not events:
+                return
+        self.cursor = events[-1].seq or cursor
+        self.outbox.extend(events)
 
     async def start(self, since: Cursor) -> None:
         """Subscribe, replay what the reader missed, then go live."""

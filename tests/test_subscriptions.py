@@ -190,3 +190,29 @@ async def test_a_coalescing_ephemeral_event_replaces_its_queued_predecessor(memo
         ]
     finally:
         kinds.unregister("game")
+
+
+async def test_a_batch_reaches_each_reader_once_in_order_and_gaps_are_filled():
+    await publish_many("room:a", 1)
+    async with (
+        StreamListener("room:a", since=1) as reader,
+        StreamListener("room:b", since=0) as other,
+    ):
+        stored = [live_event(await store("room:a", "n", {"n": n})) for n in range(2, 10)]
+        b_first = live_event(await store("room:b", "n", {"n": 1}))
+        hub = get_hub()
+        hub.dispatch_batch([*stored[:3], b_first, *stored[3:5]])  # a: 2-4, b: 1, a: 5-6
+        assert seqs(await reader.take(5)) == [2, 3, 4, 5, 6]
+        assert seqs(await other.take(1)) == [1]
+        hub.dispatch_batch(stored[1:5])  # 3-6 again
+        assert await reader.nothing_more()
+        hub.dispatch_batch(stored[6:])  # 8-9: 7 is only in the database
+        assert seqs(await reader.take(3)) == [7, 8, 9]
+        assert await reader.nothing_more() and await other.nothing_more()
+
+
+async def test_a_batch_larger_than_a_readers_queue_overflows_it():
+    async with StreamListener("room:a", limit=5) as listener:
+        events = [live_event(await store("room:a", "n", {"n": n})) for n in range(6)]
+        get_hub().dispatch_batch(events)
+        assert listener.outbox.overflowed
