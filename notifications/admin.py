@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from notifications.chat import admin as chat_admin
+from notifications.inbox import admin as inbox_admin
 from notifications.log import Event, Stream
 from notifications.tasks import admin as tasks_admin
 
-__all__ = ["EventAdmin", "StreamAdmin", "chat_admin", "tasks_admin"]
+__all__ = ["EventAdmin", "StreamAdmin", "chat_admin", "inbox_admin", "tasks_admin"]
 
 
 @admin.register(Stream)

@@ -20,4 +20,12 @@ class NotificationsConfig(AppConfig):
         for domain in DOMAINS:
             import_module(f"notifications.{domain}.kinds").register()
         import_module("notifications.tasks.checks").register_checks()
+        import_module("notifications.inbox.api")
         user_logged_out.connect(auth.on_logout, dispatch_uid="notifications.auth.on_logout")
+
+
+class Config(NotificationsConfig):
+    """django-notifications-hq's app config, for sites that name it in INSTALLED_APPS or
+    subclass it."""
+
+    default = False

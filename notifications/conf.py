@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "TASK_WORKER_TIMEOUT": 10.0,
     "STARTABLE_TASKS": [],
     "CHAT_TASK": None,
+    "INBOX_GET_ACTIONS": False,
 }
 
 
@@ -184,6 +185,11 @@ class Settings:
     def CHAT_TASK(self) -> str | None:
         value = self._get("CHAT_TASK")
         return None if value is None else str(value)
+
+    @property
+    def INBOX_GET_ACTIONS(self) -> bool:
+        """django-notifications-hq's GET links that mark read or delete keep working."""
+        return bool(self._get("INBOX_GET_ACTIONS"))
 
 
 app_settings = Settings()

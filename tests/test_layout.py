@@ -15,6 +15,13 @@ COMPOSITION = {
 DOMAIN_ENTRY_POINTS = {
     "notifications.templatetags.live_tasks",
     "notifications.management.commands.sweep_task_runs",
+    # the inbox at django-notifications-hq's import paths
+    "notifications.base",
+    "notifications.base.admin",
+    "notifications.base.models",
+    "notifications.settings",
+    "notifications.utils",
+    "notifications.templatetags.notifications_tags",
 }
 
 

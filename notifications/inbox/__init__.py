@@ -1,1 +1,1 @@
-"""The inbox: per-user notifications on `user:<pk>` and `broadcast`."""
+"""The inbox: per-user notifications, stored as rows and pushed live on `user:<id>`."""

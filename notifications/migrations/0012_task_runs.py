@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0001_initial'),
+        ('notifications', '0011_event_log'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
