@@ -27,9 +27,24 @@ def create_missing_accounts() -> None:
             continue
         email = f"{account.username}@example.com"
         if account.is_staff:
-            users.create_superuser(account.username, email, account.password)
+            user = users.create_superuser(account.username, email, account.password)
         else:
-            users.create_user(account.username, email, account.password)
+            user = users.create_user(account.username, email, account.password)
+        welcome(user)
+
+
+def welcome(user: object) -> None:
+    """A first notification, so the inbox shows what one looks like."""
+    from notifications.inbox.api import notify
+
+    notify(
+        user,
+        "Welcome to Live Notifications",
+        level="success",
+        description="Open this site in a second tab: reading a notification here marks it "
+        "read there too.",
+        url="/tasks/",
+    )
 
 
 def main() -> None:

@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from notifications.inbox.conf import soft_delete
+from notifications.inbox.helpers import RELATED
 from notifications.inbox.live import stream_of
 from notifications.templatetags.live import live_client
 
@@ -110,10 +112,37 @@ def register_notify_callbacks(
     )
 
 
+@register.inclusion_tag("notifications/bell.html", takes_context=True)
+def notification_bell(
+    context: template.Context, fetch: int = 8, transport: str = ""
+) -> dict[str, Any]:
+    """`{% notification_bell %}`: a badge with the page user's unread count and a dropdown of
+    their latest notifications, kept current by pushes; clicking one marks it read. The page
+    needs the live client (`{% live_client %}`); `transport` ("websocket" or "sse") overrides
+    the client's default for the bell's subscription."""
+    user = user_context(context)
+    if user is None:
+        return {"stream": None}
+    latest = user.notifications.all()
+    if soft_delete():
+        latest = latest.filter(deleted=False)
+    return {
+        "request": context.get("request"),
+        "stream": stream_of(user.pk),
+        "unread_count": user.notifications.unread().count(),
+        "latest": list(latest.prefetch_related(*RELATED)[:fetch]),
+        "fetch": fetch,
+        "transport": transport,
+        "nonce": context.get("csp_nonce") or getattr(context.get("request"), "csp_nonce", None),
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
 __all__ = [
     "has_notification",
     "live_notify_badge",
     "live_notify_list",
+    "notification_bell",
     "notifications_unread",
     "register",
     "register_notify_callbacks",

@@ -28,6 +28,12 @@ def event_text(data: Any) -> str:
         for key in ("title", "text"):
             if isinstance(data.get(key), str):
                 return str(data[key])
+        notification = data.get("notification")
+        if isinstance(notification, dict):
+            parts = (notification.get(key) for key in ("actor", "verb", "target"))
+            return " ".join(str(part) for part in parts if part)
+        if isinstance(data.get("unread_count"), int):
+            return f"{data['unread_count']} unread"
     if isinstance(data, str):
         return data
     return "" if data is None else json.dumps(data, separators=(",", ":"), ensure_ascii=False)

@@ -1,9 +1,13 @@
 import pytest
+from asgiref.sync import sync_to_async
 
 from notifications.api import apublish
-from tests.e2e.conftest import shown_seqs, shown_types, wait_for_state
+from notifications.inbox.api import notify
+from tests.e2e.conftest import shown_seqs, wait_for_state
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+BADGE = ".notification-bell-badge"
 
 
 def feed(stream: str) -> str:
@@ -57,10 +61,10 @@ async def test_a_regular_user_gets_403_for_the_console_and_sees_no_console_link(
     _, session = await make_user("bob")
     server = daphne()
     page = await open_page(server, session, "/")
-    assert await page.locator(".nav a").all_inner_texts() == ["Home", "Tasks"]
+    assert await page.locator(".nav a").all_inner_texts() == ["Home", "Inbox", "Tasks"]
     response = await page.goto(server.http + "/console/")
     assert response.status == 403
-    assert await page.locator(".nav a").all_inner_texts() == ["Home", "Tasks"]
+    assert await page.locator(".nav a").all_inner_texts() == ["Home", "Inbox", "Tasks"]
     assert await page.locator('a[href="/console/"]').count() == 0
 
 
@@ -70,40 +74,46 @@ async def test_staff_see_the_console_and_admin_links(daphne, make_user, redis_la
     page = await open_page(server, session, "/")
     assert await page.locator(".nav a").all_inner_texts() == [
         "Home",
+        "Inbox",
         "Tasks",
         "Live console",
         "Admin",
     ]
 
 
-async def test_the_bell_counts_notifications_published_to_the_users_stream(
+async def test_the_bell_shows_the_inbox_and_reading_in_one_tab_clears_it_in_the_other(
     daphne, make_user, redis_layer, open_page
 ):
     alice, session = await make_user("alice")
-    stream = f"user:{alice.pk}"
-    await apublish(stream, "notification.created", {"title": "Before the page opened"})
+    bob, _ = await make_user("bob")
+    await sync_to_async(notify)(alice, "sent you a message", actor=bob)
     server = daphne()
-    page = await open_page(server, session, "/")
-    await wait_for_state(page, "open", "#connection")
-    badge = page.locator("#bell-count")
-    assert await badge.is_hidden()
+    first = await open_page(server, session, "/")
+    second = await open_page(server, session, "/")
+    for page in (first, second):
+        await wait_for_state(page, "open", "#connection")
+        assert await page.inner_text(BADGE) == "1"
 
-    await apublish(stream, "notification.created", {"title": "You have a new follower"})
-    await page.locator("#bell-count:visible").filter(has_text="1").wait_for(timeout=2000)
-    await apublish(stream, "profile.updated", {"text": "not a notification"})
-    await apublish("broadcast", "notification.created", {"title": "someone else's stream"})
-    await page.wait_for_selector(f'{feed("broadcast")}[data-seq="1"]')
-    await apublish(stream, "notification.read", {"title": "Your export is ready"})
-    await page.wait_for_selector(f'{feed(stream)}[data-seq="4"]')
-    assert await badge.inner_text() == "2"
+    await sync_to_async(notify)(alice, "mentioned you", actor=bob, url="/tasks/")
+    await apublish(f"user:{alice.pk}", "profile.updated", {"text": "not a notification"})
+    for page in (first, second):
+        await page.locator(BADGE).filter(has_text="2").wait_for(timeout=2000)
+    await first.click(".notification-bell-button")
+    items = first.locator(".notification-bell-item")
+    texts = [text.splitlines()[0] for text in await items.all_inner_texts()]
+    assert texts == ["bob mentioned you", "bob sent you a message"]
+    async with first.expect_navigation(url=server.http + "/tasks/"):
+        await items.first.locator("a").click()
+    await second.locator(BADGE).filter(has_text="1").wait_for(timeout=2000)
+    assert await second.locator(".notification-bell-item.unread").count() == 1
+    assert await first.inner_text(BADGE) == "1"
 
-    await page.click("#bell")
-    assert await badge.is_hidden()
-    assert await shown_types(page, "#bell-list li.event") == [
-        "notification.read",
-        "notification.created",
-    ]
-    assert "You have a new follower" in await page.inner_text("#bell-panel")
+    await second.click(".notification-bell-button")
+    async with second.expect_navigation():
+        await second.click(".notification-bell-mark-all")
+    assert await second.locator(BADGE).is_hidden()
+    await first.wait_for_selector(BADGE, state="hidden", timeout=2000)
+    assert await first.locator(".notification-bell-item.unread").count() == 0
 
 
 @pytest.mark.parametrize(

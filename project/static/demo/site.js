@@ -1,5 +1,5 @@
 /* Shared by every signed-in page: how an event is shown, state pills, and the header's
- * connection state, notification bell and "session ended" banner. */
+ * connection state and "session ended" banner. */
 (function () {
   "use strict";
 
@@ -9,6 +9,11 @@
   function eventText(data) {
     if (data && typeof data === "object" && !Array.isArray(data)) {
       for (const key of ["title", "text"]) if (typeof data[key] === "string") return data[key];
+      const notification = data.notification;
+      if (notification && typeof notification === "object") {
+        return [notification.actor, notification.verb, notification.target].filter(Boolean).join(" ");
+      }
+      if (typeof data.unread_count === "number") return `${data.unread_count} unread`;
     }
     if (typeof data === "string") return data;
     return data === null || data === undefined ? "" : JSON.stringify(data);
@@ -34,44 +39,6 @@
   }
 
   window.demo = { eventText, renderEvent, showState };
-
-  const bell = document.getElementById("bell");
-  const bellCount = document.getElementById("bell-count");
-  const bellPanel = document.getElementById("bell-panel");
-  let unseen = 0;
-
-  function showUnseen() {
-    bellCount.textContent = unseen > 99 ? "99+" : String(unseen);
-    bellCount.hidden = unseen === 0;
-    bell.setAttribute("aria-label", unseen ? `Notifications (${unseen} new)` : "Notifications");
-  }
-
-  function countNotification(event) {
-    if (!event.event.startsWith("notification.")) return;
-    unseen += 1;
-    showUnseen();
-    document.getElementById("bell-list").prepend(renderEvent(event));
-    document.getElementById("bell-empty").hidden = true;
-  }
-
-  function openPanel(open) {
-    bellPanel.hidden = !open;
-    bell.setAttribute("aria-expanded", String(open));
-    if (open) {
-      unseen = 0;
-      showUnseen();
-    }
-  }
-
-  bell.addEventListener("click", () => openPanel(bellPanel.hidden));
-  document.addEventListener("click", (click) => {
-    if (!bellPanel.hidden && !bell.parentElement.contains(click.target)) openPanel(false);
-  });
-  document.addEventListener("keydown", (key) => {
-    if (key.key === "Escape" && !bellPanel.hidden) openPanel(false);
-  });
-
-  live.subscribe(bell.dataset.stream, { transport: "websocket", onEvent: countNotification });
 
   const connection = document.getElementById("connection");
   const connectionLabels = { open: "live", resyncing: "catching up", closed: "disconnected" };
