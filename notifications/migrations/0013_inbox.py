@@ -4,6 +4,34 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+# SQLite rebuilds the table to alter its columns, and the rebuilt table's AUTOINCREMENT counter
+# starts again at MAX(id): ids django-notifications-hq gave to rows since deleted would be
+# given again (and with them their slugs). Remember the counter, then put it back.
+_counters = {}
+
+
+def remember_counter(apps, schema_editor):
+    connection = schema_editor.connection
+    if connection.vendor != "sqlite":
+        return
+    table = apps.get_model("notifications", "Notification")._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+    if row:
+        _counters[connection.alias] = (table, row[0])
+
+
+def restore_counter(apps, schema_editor):
+    connection = schema_editor.connection
+    if connection.alias not in _counters:
+        return
+    table, seq = _counters.pop(connection.alias)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE sqlite_sequence SET seq = %s WHERE name = %s AND seq < %s", [seq, table, seq]
+        )
+
 
 class Migration(migrations.Migration):
 
@@ -14,6 +42,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(remember_counter, migrations.RunPython.noop, elidable=True),
         migrations.AddField(
             model_name='notification',
             name='read_at',
@@ -50,4 +79,5 @@ class Migration(migrations.Migration):
             model_name='notification',
             index=models.Index(fields=['action_object_content_type', 'action_object_object_id'], name='notificatio_action__6e12f7_idx'),
         ),
+        migrations.RunPython(restore_counter, migrations.RunPython.noop, elidable=True),
     ]
