@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
@@ -38,15 +38,20 @@ def notify(
     url: str | None = None,
     public: bool = True,
     timestamp: Any = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Notify each recipient (a user, a `Group`, a queryset or an iterable of users or user
     ids); returns how many were notified. Rows go in with the caller's transaction, and each
-    recipient's tabs get the notification and the new unread count once it commits."""
-    fields: dict[str, Any] = {"data": {**(data or {}), **({"url": url} if url else {})} or None}
+    recipient's tabs get the notification and the new unread count once it commits.
+    `on_batch(count)` is called after each batch of at most BATCH_SIZE recipients."""
     template = _template(verb, actor, target, action_object, level, description, public, timestamp)
-    for name, value in fields.items():
-        setattr(template, name, value)
-    return sum(len(batch) for batch in _send(template, recipient))
+    template.data = {**(data or {}), **({"url": url} if url else {})} or None
+    sent = 0
+    for batch in _send(template, recipient):
+        sent += len(batch)
+        if on_batch is not None:
+            on_batch(len(batch))
+    return sent
 
 
 async def anotify(recipient: Any, verb: str, **options: Any) -> int:
