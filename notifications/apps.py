@@ -11,6 +11,11 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import_module("notifications.inbox.api")
+        package, signals = import_module("notifications"), import_module("notifications.signals")
+        package.notify = signals.notify  # type: ignore[attr-defined]
+        if self.name != NotificationsConfig.name:
+            return
         from django.contrib.auth.signals import user_logged_out
 
         from notifications import auth, checks, kinds
@@ -29,3 +34,11 @@ class Config(NotificationsConfig):
     subclass it."""
 
     default = False
+
+    @property
+    def default_auto_field(self) -> str:  # type: ignore[override]
+        """Ours for this app; django-notifications-hq's AutoField for a site's app whose
+        config subclasses this one (a swapped model's)."""
+        if self.name == NotificationsConfig.name:
+            return NotificationsConfig.default_auto_field
+        return "django.db.models.AutoField"

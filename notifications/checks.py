@@ -135,8 +135,17 @@ def _check_origins(origins: object) -> list[CheckMessage]:
 
 
 def check_channel_layer(**kwargs: Any) -> list[CheckMessage]:
-    layers = getattr(settings, "CHANNEL_LAYERS", {})
+    layers = getattr(settings, "CHANNEL_LAYERS", None)
     alias = app_settings.CHANNEL_LAYER
+    if layers is None and "CHANNEL_LAYER" not in getattr(settings, "NOTIFICATIONS", {}):
+        return [
+            Warning(
+                "CHANNEL_LAYERS is not set: notifications are stored, but not pushed live.",
+                hint="Use channels.layers.InMemoryChannelLayer for one process, "
+                f"{REDIS_CORE_LAYER} for several.",
+                id="notifications.W005",
+            )
+        ]
     if not isinstance(layers, dict) or alias not in layers:
         return [
             Error(

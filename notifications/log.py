@@ -29,6 +29,7 @@ class Stream(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        app_label = "notifications"
         ordering = ["key"]
 
     def __str__(self) -> str:
@@ -45,6 +46,7 @@ class Event(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
+        app_label = "notifications"
         ordering = ["stream", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["stream", "seq"], name="notifications_event_cursor"),

@@ -107,3 +107,11 @@ def test_sqlite_without_immediate_transactions_is_warned(settings, options):
         databases["default"] = {**databases["default"], "ENGINE": "django.db.backends.sqlite3"}
     databases["default"] = {**databases["default"], "OPTIONS": options}
     assert ids({"DATABASES": databases}, settings) == ["notifications.W004"]
+
+
+def test_without_channel_layers_events_are_stored_and_the_check_says_they_are_not_pushed(
+    settings,
+):
+    del settings.CHANNEL_LAYERS
+    assert ids({}, settings) == ["notifications.W005"]
+    assert ids({"NOTIFICATIONS": {"CHANNEL_LAYER": "other"}}, settings) == ["notifications.E004"]

@@ -19,6 +19,7 @@ class Room(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        app_label = "notifications"
         ordering = ["slug"]
 
     def __str__(self) -> str:

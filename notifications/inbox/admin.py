@@ -39,10 +39,10 @@ class AbstractNotificationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ["level", "unread", "public", "emailed", "timestamp"]
     search_fields = ["verb", "description", "recipient__username", "recipient__email"]
     list_select_related = ["recipient"]
-    date_hierarchy = "timestamp"
+    show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).prefetch_related("actor", "target")
+        return super().get_queryset(request).prefetch_related("actor", "target", "action_object")
 
 
 @admin.action(description=_("Mark selected notifications as read"))

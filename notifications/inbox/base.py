@@ -220,6 +220,18 @@ class AbstractNotification(models.Model):
         """The time since it was sent, as `django.utils.timesince` words it."""
         return timesince_(self.timestamp, now)
 
+    def naturalday(self) -> str:
+        """'today', 'yesterday', or the date."""
+        from django.contrib.humanize.templatetags.humanize import naturalday
+
+        return str(naturalday(self.timestamp))
+
+    def naturaltime(self) -> str:
+        """'now', '2 minutes ago', …"""
+        from django.contrib.humanize.templatetags.humanize import naturaltime
+
+        return str(naturaltime(self.timestamp))
+
     @property
     def slug(self) -> int:
         return id2slug(self.pk)

@@ -19,19 +19,8 @@ class Notification(AbstractNotification):
 
     class Meta(AbstractNotification.Meta):
         abstract = False
+        app_label = "notifications"
         swappable = SWAPPABLE_SETTING
-
-    def naturalday(self) -> str:
-        """'today', 'yesterday', or the date."""
-        from django.contrib.humanize.templatetags.humanize import naturalday
-
-        return str(naturalday(self.timestamp))
-
-    def naturaltime(self) -> str:
-        """'now', '2 minutes ago', …"""
-        from django.contrib.humanize.templatetags.humanize import naturaltime
-
-        return str(naturaltime(self.timestamp))
 
 
 def get_notification_model() -> Any:

@@ -3,11 +3,13 @@ take POST (with CSRF); GET only where `NOTIFICATIONS["INBOX_GET_ACTIONS"]` is on
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.decorators import method_decorator
@@ -138,8 +140,9 @@ def _own(request: HttpRequest, slug: str) -> Any:
 
 def _next_or(request: HttpRequest, fallback: str) -> HttpResponse:
     target = request.GET.get("next") or request.POST.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host(), *settings.ALLOWED_HOSTS}
-    ):
+    hosts = set(settings.ALLOWED_HOSTS)
+    with contextlib.suppress(DisallowedHost):
+        hosts.add(request.get_host())
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts=hosts):
         return redirect(iri_to_uri(target))
     return redirect(fallback)

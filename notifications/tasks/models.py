@@ -55,6 +55,7 @@ class TaskRun(models.Model):
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        app_label = "notifications"
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["owner", "-created_at"], name="notif_taskrun_owner"),

@@ -4,7 +4,7 @@ attributes) and `{% recent_events %}` (a stream's last events, for the page's us
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 from django.forms.utils import flatatt
@@ -14,7 +14,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from notifications.conf import app_settings
-from notifications.history import Page, recent_or_refused
+
+if TYPE_CHECKING:
+    from notifications.history import Page
 
 register = template.Library()
 
@@ -57,6 +59,8 @@ def recent_events(context: template.Context, stream: object, limit: int = 20) ->
     """`{% recent_events "room:lobby" 20 as page %}`: the stream's last events if the request's
     user may read it (through the stream policy), else an empty page whose `refused` says why
     ("forbidden", "not_authenticated", "invalid_stream")."""
+    from notifications.history import Page, recent_or_refused
+
     user = getattr(context.get("request"), "user", None)
     if user is None:
         return Page(str(stream), refused="not_authenticated")
