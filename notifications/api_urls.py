@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.renderers import JSONOpenAPIRenderer
 from rest_framework.schemas import get_schema_view
 
+from notifications.inbox.viewsets import NotificationViewSet
 from notifications.tasks.viewsets import TaskRunViewSet
 from notifications.viewsets import StreamEventViewSet, TokenAPIView
 
@@ -22,6 +23,36 @@ urlpatterns = [
         "tasks/<uuid:run_id>/cancel/",
         TaskRunViewSet.as_view({"post": "cancel"}),
         name="task-cancel",
+    ),
+    path(
+        "notifications/",
+        NotificationViewSet.as_view({"get": "list"}),
+        name="notification-list",
+    ),
+    path(
+        "notifications/unread-count/",
+        NotificationViewSet.as_view({"get": "unread_count"}),
+        name="notification-unread-count",
+    ),
+    path(
+        "notifications/read-all/",
+        NotificationViewSet.as_view({"post": "read_all"}),
+        name="notification-read-all",
+    ),
+    path(
+        "notifications/<int:pk>/",
+        NotificationViewSet.as_view({"delete": "destroy"}),
+        name="notification-detail",
+    ),
+    path(
+        "notifications/<int:pk>/read/",
+        NotificationViewSet.as_view({"post": "read"}),
+        name="notification-read",
+    ),
+    path(
+        "notifications/<int:pk>/unread/",
+        NotificationViewSet.as_view({"post": "unread"}),
+        name="notification-unread",
     ),
     path(
         "schema/",

@@ -15,6 +15,7 @@ COMPOSITION = {
 DOMAIN_ENTRY_POINTS = {
     "notifications.templatetags.live_tasks",
     "notifications.management.commands.sweep_task_runs",
+    "notifications.management.commands.prune_notifications",
     # the inbox at django-notifications-hq's import paths
     "notifications.base",
     "notifications.base.admin",

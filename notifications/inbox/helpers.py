@@ -27,9 +27,9 @@ def as_dict(notification: Any) -> dict[str, Any]:
     return item
 
 
-def inbox_of(request: HttpRequest) -> Any:
-    """The signed-in user's notifications (`user.notifications`)."""
-    return request.user.notifications  # type: ignore[union-attr]
+def inbox_of(request: Any) -> Any:
+    """The signed-in user's notifications (`user.notifications`), of a Django or DRF request."""
+    return request.user.notifications
 
 
 def get_num_to_fetch(request: HttpRequest) -> int:

@@ -25,6 +25,8 @@ async def test_marking_all_read_in_one_tab_updates_the_count_in_the_users_other_
     )
     for client in (*tabs, other):
         await client.next("subscribed")
+    refused = await other.subscribe(f"user:{ann.pk}", since=0)
+    assert (refused["type"], refused["code"]) == ("error", "forbidden")
     await sync_to_async(notify)(User.objects.filter(pk__in=[ann.pk, bob.pk]), "hello")
     await sync_to_async(notify)(ann, "again")
     for tab in tabs:
@@ -36,7 +38,7 @@ async def test_marking_all_read_in_one_tab_updates_the_count_in_the_users_other_
         [read] = await tab.events(1)
         assert (read["event"], read["data"]) == ("notification.read_all", {"unread_count": 0})
     [bobs] = await other.events(1)
-    assert bobs["data"]["unread_count"] == 1
+    assert (bobs["stream"], bobs["data"]["unread_count"]) == (f"user:{bob.pk}", 1)
     assert not [f for f in other.pending() if f["type"] == "event"]
     for client in (*tabs, other):
         await client.close()

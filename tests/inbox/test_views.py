@@ -131,3 +131,31 @@ def test_the_list_marks_what_it_returns_read_on_post_or_an_allowed_get(bob, as_b
     assert (response["unread_count"], len(response["unread_list"])) == (2, 2)
     settings.NOTIFICATIONS = {"INBOX_GET_ACTIONS": True}
     assert as_bob.get(listed, {"max": 1, "mark_as_read": "1"}).json()["unread_count"] == 1
+
+
+def test_the_pages_the_count_and_the_lists_take_as_many_queries_for_a_big_inbox(ann, bob, as_bob):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries():
+        counts = []
+        for name in (
+            "all",
+            "unread",
+            "live_unread_notification_count",
+            "live_unread_notification_list",
+            "live_all_notification_list",
+        ):
+            with CaptureQueriesContext(connection) as captured:
+                assert as_bob.get(url(name), {"max": 50}).status_code == 200
+            counts.append(len(captured.captured_queries))
+        return counts
+
+    def send(count):
+        for n in range(count):
+            notify(bob, f"n{n}", actor=ann if n % 2 else bob, target=ann, action_object=bob)
+
+    send(3)
+    small = queries()
+    send(60)
+    assert queries() == small
