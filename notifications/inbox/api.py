@@ -147,7 +147,7 @@ def _send(template: Any, recipient: Any) -> Iterator[list[Any]]:
             rows.append(row)
         with transaction.atomic(using=using):
             created = _insert(model, rows, template, using)
-            live.push_created(model, created)
+            live.push_created(model, created, alike=True)
         signals.notifications_created.send(model, notifications=created)
         yield created
 

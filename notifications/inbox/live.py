@@ -69,20 +69,31 @@ def push_change(notification: Any, event: str, pk: Any = None) -> None:
     )
 
 
-def push_created(model: Any, notifications: Sequence[Any]) -> None:
-    """A `created` event with each new notification and its recipient's unread count."""
+def push_created(model: Any, notifications: Sequence[Any], *, alike: bool = False) -> None:
+    """A `created` event with each new notification and its recipient's unread count.
+    `alike`: they differ only in their id and recipient (one send to many), so the JSON of
+    the first is the others' too."""
     if not notifications or not _live():
         return
     from notifications.api import publish_many
     from notifications.inbox.helpers import as_dict
+    from notifications.inbox.slugs import id2slug
 
     counts = unread_counts(model, {n.recipient_id for n in notifications})
+    shared = as_dict(notifications[0]) if alike else None
+
+    def item(notification: Any) -> dict[str, Any]:
+        if shared is None:
+            return as_dict(notification)
+        pk = notification.pk
+        return {**shared, "id": pk, "slug": id2slug(pk), "recipient": notification.recipient_id}
+
     publish_many(
         [
             (
                 stream_of(n.recipient_id),
                 CREATED,
-                {"notification": as_dict(n), "unread_count": counts[n.recipient_id]},
+                {"notification": item(n), "unread_count": counts[n.recipient_id]},
             )
             for n in notifications
         ],

@@ -85,6 +85,11 @@ def test_each_recipients_count_is_its_own(users):
     counts = [data["unread_count"] for _, data in pushed(bob)]
     assert counts == [1, 2]
     assert [data["unread_count"] for _, data in pushed(ann)] == [1]
+    for user in (ann, bob):
+        ids = set(user.notifications.values_list("pk", flat=True))
+        items = [data["notification"] for _, data in pushed(user)]
+        assert {item["id"] for item in items} == ids
+        assert {item["recipient"] for item in items} == {user.pk}
 
 
 def test_notify_send_keeps_django_notifications_hq_semantics(users):
