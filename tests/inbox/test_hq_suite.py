@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.timeout(900)
 def test_django_notifications_hqs_own_suite_passes_in_both_of_its_modes():
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "run-hq-tests"), "--python", sys.executable],
