@@ -194,7 +194,9 @@ class WebSocketProtocol(RequestProtocol):
     """A WebSocket client connection. `kind` picks how text frames are read:
     "ours" (protocol.md: object or array, events carry seq, app-level pings are answered),
     "tutorial" ({"message": data}), "raw" (frames like ours, which its sender writes, read
-    the same way; it has no subscription to wait for) or "raw-bare" (the data itself)."""
+    the same way; it has no subscription to wait for), "raw-bare" (the data itself) or
+    "inbox" (our app's frames, where the event that counts is `notification.created` and
+    the sender's data is the notification's `data`; any other event counts as foreign)."""
 
     def __init__(self, receiver: Receiver, kind: str, request: bytes) -> None:
         self.receiver = receiver
@@ -211,6 +213,8 @@ class WebSocketProtocol(RequestProtocol):
             self.on_text = self._on_text_tutorial
         elif kind == "raw-bare":
             self.on_text = self._on_text_bare
+        elif kind == "inbox":
+            self.on_text = self._on_text_inbox
         else:
             self.on_text = self._on_text_ours
 
@@ -232,7 +236,7 @@ class WebSocketProtocol(RequestProtocol):
                 self.abort()
                 return
             self.open = True
-            if self.kind != "ours":
+            if self.kind not in ("ours", "inbox"):
                 self.receiver.set_ready()
         self._parse()
 
@@ -328,19 +332,41 @@ class WebSocketProtocol(RequestProtocol):
                     self.receiver.stats.frames += 1  # frames that carry events
                     counted = True
                 self.receiver.record(message["data"], now, message["seq"])
-            elif kind == "ping":
-                self.receiver.stats.pings += 1
-                self.send_text(f'{{"type":"pong","id":{int(message["id"])}}}')
-            elif kind == "subscribed":
-                self.receiver.cursor = message.get("seq")
-                self.receiver.set_ready()
-            elif kind == "resync":
-                self.receiver.stats.resyncs += 1
-                self.receiver.cursor = message.get("seq")
-            elif kind == "error":
-                self.receiver.stats.errors[str(message.get("code"))] += 1
-            elif kind not in ("welcome", "pong", "unsubscribed"):
-                self.receiver.stats.errors[f"unexpected {kind}"] += 1
+            else:
+                self._on_control(kind, message)
+
+    def _on_control(self, kind: str, message: dict[str, Any]) -> None:
+        """Our app's frames other than events."""
+        if kind == "ping":
+            self.receiver.stats.pings += 1
+            self.send_text(f'{{"type":"pong","id":{int(message["id"])}}}')
+        elif kind == "subscribed":
+            self.receiver.cursor = message.get("seq")
+            self.receiver.set_ready()
+        elif kind == "resync":
+            self.receiver.stats.resyncs += 1
+            self.receiver.cursor = message.get("seq")
+        elif kind == "error":
+            self.receiver.stats.errors[str(message.get("code"))] += 1
+        elif kind not in ("welcome", "pong", "unsubscribed"):
+            self.receiver.stats.errors[f"unexpected {kind}"] += 1
+
+    def _on_text_inbox(self, payload: bytes | bytearray, now: float) -> None:
+        content = loads(payload)
+        counted = False
+        for message in content if type(content) is list else (content,):
+            kind = message.get("type")
+            if kind != "event":
+                self._on_control(kind, message)
+                continue
+            if not counted:
+                self.receiver.stats.frames += 1
+                counted = True
+            if message.get("event") == "notification.created":
+                self.receiver.last_seq = message["seq"]
+                self.receiver.record(message["data"]["notification"].get("data"), now, None)
+            else:
+                self.receiver.stats.foreign += 1
 
     def _on_text_tutorial(self, payload: bytes | bytearray, now: float) -> None:
         self.receiver.stats.frames += 1

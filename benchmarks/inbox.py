@@ -28,7 +28,7 @@ from typing import Any
 
 from benchmarks import servers
 from benchmarks.publishing import drop_postgres_database, postgres_database
-from benchmarks.run import RESULTS, fmt, machine_notes, median
+from benchmarks.run import RESULTS, fmt, machine_notes, median, write_results
 
 
 def notifier(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -141,11 +141,7 @@ def main() -> None:
         "goal": {"value": largest, "pass": largest is not None and largest <= 5},
         "seconds": time.monotonic() - started,
     }
-    summary = markdown(report)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    (args.out / f"{stamp}.md").write_text(summary)
-    print(summary)
+    write_results(args.out, stamp, report, markdown(report))
 
 
 if __name__ == "__main__":

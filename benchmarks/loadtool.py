@@ -11,6 +11,13 @@ MODE
                growth per connection (VmRSS from /proc/<pid>/status, before and after).
   sse          N SSE streams (`/live/events/broadcast/?since=<head>`): RSS per stream while idle,
                then E events at full speed, checked exactly-once by `id:` and by data.
+  inbox        N users online, each on a WebSocket subscribed to its own `user:<pk>` stream
+               with its own login session (`--logins`), spread over one or more servers
+               (`--port` repeated): the servers' RSS growth per connection once all are
+               subscribed, then one `notify()` to all N users from a separate process
+               (`notifier.py --wait`); latency of each delivery is the receiver's clock minus
+               the moment notify() was called, and each user must get its
+               `notification.created` exactly once.
 
 TARGET
   ours      our app's WebSocket endpoint, `/ws/live/?stream=broadcast`; sender: apublish.
@@ -18,7 +25,7 @@ TARGET
   raw       `raw_server.py`; sender: a WebSocket client whose messages are broadcast, each
             event framed as our app frames it.
   raw-bare  the same, each event sent as its bare data (`{"r", "i", "t"}`).
-  (sse mode always reads our app's SSE endpoint.)
+  (sse mode always reads our app's SSE endpoint, inbox mode our app's WebSocket endpoint.)
 
 Every receiver checks it got every event exactly once and in order (by the `i` in the data, and
 for our app by `seq` too) and the tool reports lost / duplicated / out-of-order counts. Latency
@@ -69,6 +76,7 @@ TARGET_PATHS = {
     "raw": ("/", None),
     "raw-bare": ("/", None),
     "sse": ("/live/events/{stream}/?since={since}", "/live/events/{stream}/?since={since}"),
+    "inbox": ("/ws/live/?stream={stream}", "/ws/live/?stream={stream}&since={since}"),
 }
 
 
@@ -101,6 +109,31 @@ def cpu_seconds(pid: int | None) -> float:
     except FileNotFoundError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def machine_cpu() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine so far, over all cores (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / CLOCK_TICKS, sum(fields) / CLOCK_TICKS
+
+
+def cpu_seconds_of(name: str) -> float:
+    """CPU seconds so far of every process whose command name is `name` (e.g. "postgres"),
+    with their children that ended (a PostgreSQL backend whose connection closed meanwhile
+    is in its postmaster's count)."""
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                command, fields = stat.read().split(" (", 1)[1].rsplit(") ", 1)
+        except (OSError, ValueError):
+            continue
+        if command == name:
+            values = fields.split()
+            total += sum(int(values[index]) for index in (11, 12, 13, 14)) / CLOCK_TICKS
+    return total
 
 
 def pid_listening_on(port: int) -> int | None:
@@ -151,6 +184,7 @@ class Worker:
         self.commands: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         loop.add_reader(self.pipe.fileno(), self._on_pipe)
         started = time.time()
+        rss_before = rss_kb(os.getpid())
         await self._open_all()
         self.phase = "ready"
         connected = sum(1 for receiver in self.receivers if receiver.proto is not None)
@@ -161,6 +195,7 @@ class Worker:
                     "connected": connected,
                     "seconds": time.time() - started,
                     "failures": dict(self.connect_failures),
+                    "rss_kb": [rss_before, rss_kb(os.getpid())],
                 },
             )
         )
@@ -225,27 +260,35 @@ class Worker:
         """Receivers are spread over the streams round-robin."""
         return paths[self.slots[id(receiver)] % len(paths)]
 
+    def _port(self, receiver: Receiver) -> int:
+        """... and over the servers' ports."""
+        ports: list[int] = self.config["ports"]
+        return ports[int(self.slots[id(receiver)]) % len(ports)]
+
     async def _connect(self, receiver: Receiver, path: str, attempts: int = 3) -> None:
         config = self.config
         loop = asyncio.get_running_loop()
         kind = config["kind"]
-        headers = {**config["headers"], **self.cookies.get(id(receiver), {})}
+        host, port = config["host"], self._port(receiver)
+        headers = {
+            "Origin": f"http://{host}:{port}",
+            **config["headers"],
+            **self.cookies.get(id(receiver), {}),
+        }
         error: BaseException | None = None
         for attempt in range(attempts):
             receiver.ready = loop.create_future()
             protocol: Any = None
             if kind == "sse":
-                request = sse_request(config["host"], config["port"], path, headers)
+                request = sse_request(host, port, path, headers)
                 factory: Any = functools.partial(SseProtocol, receiver, request)
             else:
-                request = websocket_request(config["host"], config["port"], path, headers)
+                request = websocket_request(host, port, path, headers)
                 factory = functools.partial(WebSocketProtocol, receiver, kind, request)
 
             try:
                 async with asyncio.timeout(config["connect_timeout"]):
-                    _, protocol = await loop.create_connection(
-                        factory, config["host"], config["port"]
-                    )
+                    _, protocol = await loop.create_connection(factory, host, port)
                     receiver.proto = protocol
                     await receiver.ready
                 protocol.on_lost = self._on_lost
@@ -312,6 +355,11 @@ class Worker:
             **totals,
             "receivers": len(self.receivers),
             "complete": sum(1 for receiver in self.receivers if receiver.done),
+            "exactly_once": sum(
+                1
+                for receiver in self.receivers
+                if receiver.got == stats.events and not receiver.dups
+            ),
             "first_at": stats.first_at,
             "last_at": max((receiver.last_new for receiver in self.receivers), default=0.0),
             "latencies": stats.latencies.tobytes(),
@@ -395,19 +443,16 @@ class Receivers:
 
 
 class Sender:
+    """The sender process (`senders.py`; for target `inbox`, `notifier.py --wait`, notifying
+    the first `events` users)."""
+
     def __init__(self, target: str, events: int, interval: float, token: str, **options: Any):
-        args = [
-            sys.executable,
-            "-m",
-            "benchmarks.senders",
-            target,
-            "--events",
-            str(events),
-            "--interval",
-            str(interval),
-            "--token",
-            token,
-        ]
+        if target == "inbox":
+            args = [sys.executable, "-m", "benchmarks.notifier", "--wait", "--token", token]
+            args += ["--count", str(events)]
+        else:
+            args = [sys.executable, "-m", "benchmarks.senders", target, "--events", str(events)]
+            args += ["--interval", str(interval), "--token", token]
         if options.get("url"):
             args += ["--url", options["url"]]
         if options.get("streams"):
@@ -502,6 +547,7 @@ def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "seq_errors",
         "receivers",
         "complete",
+        "exactly_once",
         "reconnects",
         "dropped",
         "resyncs",
@@ -528,6 +574,7 @@ def run_load(
     target: str,
     *,
     port: int,
+    ports: list[int] | None = None,
     host: str = "127.0.0.1",
     receivers: int = 1000,
     events: int = 100,
@@ -535,6 +582,7 @@ def run_load(
     procs: int = 2,
     sessions: list[str] | None = None,
     server_pid: int | None = None,
+    server_pids: list[int] | None = None,
     redis_pid: int | None = None,
     env: dict[str, str] | None = None,
     idle_wait: float = 5.0,
@@ -550,12 +598,15 @@ def run_load(
     on_go: Any = None,
     on_done: Any = None,
 ) -> dict[str, Any]:
-    """Run one measurement and return its numbers (see the module docstring)."""
-    if mode == "sse":
-        target = "sse"
+    """Run one measurement and return its numbers (see the module docstring). `ports`: the
+    receivers are spread over these servers round-robin (`port` alone by default), as they
+    are over `streams` and `sessions`, so with as many of each as receivers, receiver i reads
+    `streams[i]` as the user of `sessions[i]`."""
+    if mode in ("sse", "inbox"):
+        target = mode
     kind = target
     token = uuid.uuid4().hex[:12]
-    headers = {"Origin": f"http://{host}:{port}"}
+    headers: dict[str, str] = {}
     path_template, resume_template = TARGET_PATHS[target]
     result: dict[str, Any] = {
         "mode": mode,
@@ -571,7 +622,7 @@ def run_load(
         return {
             "kind": kind,
             "host": host,
-            "port": port,
+            "ports": ports or [port],
             "paths": paths,
             "resume_paths": (
                 [resume_template.replace("{stream}", name) for name in names]
@@ -602,6 +653,7 @@ def run_load(
                 "failures": dict(
                     sum((Counter(item["failures"]) for item in ready), Counter[str]())
                 ),
+                "receiver_rss_kb": [item["rss_kb"] for item in ready],
             }
         )
         if connected < count:
@@ -635,6 +687,22 @@ def run_load(
             connected=result["connect"][-1]["connected"],
         )
         return result
+
+    if mode == "inbox":
+        return run_inbox(
+            result,
+            open_receivers=open_receivers,
+            warm=warm,
+            receivers=receivers,
+            token=token,
+            env=env,
+            server_pids=server_pids or ([server_pid] if server_pid else []),
+            redis_pid=redis_pid,
+            idle_wait=idle_wait,
+            idle_timeout=idle_timeout,
+            on_go=on_go,
+            on_done=on_done,
+        )
 
     sender_target = "ours" if target == "sse" else target
     sender = Sender(
@@ -717,6 +785,106 @@ def run_load(
     return result
 
 
+def run_inbox(
+    result: dict[str, Any],
+    *,
+    open_receivers: Any,
+    warm: Any,
+    receivers: int,
+    token: str,
+    env: dict[str, str] | None,
+    server_pids: list[int],
+    redis_pid: int | None,
+    idle_wait: float,
+    idle_timeout: float,
+    on_go: Any,
+    on_done: Any,
+) -> dict[str, Any]:
+    """The `inbox` mode of `run_load`: RSS per connection once every user is subscribed, then
+    one notify() to all of them (its receivers expect one event each)."""
+    assert server_pids, "inbox needs the servers' pids"
+    sender = Sender("inbox", receivers, 0.0, token, env=env)
+    group: Receivers | None = None
+    try:
+        sender.read(120)
+        warm(None)
+        before = [rss_kb(pid) for pid in server_pids]
+        group = open_receivers(receivers, 1, None)
+        idle_cpu = [cpu_seconds(pid) for pid in server_pids]
+        idle_clock = time.monotonic()
+        time.sleep(idle_wait)
+        idle_cpu = [cpu_seconds(pid) - cpu for pid, cpu in zip(server_pids, idle_cpu, strict=True)]
+        idle_seconds = time.monotonic() - idle_clock
+        after = [rss_kb(pid) for pid in server_pids]
+        if on_go is not None:
+            on_go()
+        cpu_servers = [cpu_seconds(pid) for pid in server_pids]
+        cpu_redis = cpu_seconds(redis_pid)
+        cpu_postgres = cpu_seconds_of("postgres")
+        cpu_machine = machine_cpu()
+        clock = time.time()
+        group.send("go")
+        sender.tell("go")
+        sent = sender.read(900)
+        group.send("sender_done")
+        reports = group.collect("done", idle_timeout + 600)
+        elapsed = time.time() - clock
+        if on_done is not None:
+            on_done()
+        server_cpu = [
+            cpu_seconds(pid) - cpu for pid, cpu in zip(server_pids, cpu_servers, strict=True)
+        ]
+        redis_cpu = cpu_seconds(redis_pid) - cpu_redis
+        postgres_cpu = cpu_seconds_of("postgres") - cpu_postgres
+        busy, total = machine_cpu()
+        machine_busy_pct = 100 * (busy - cpu_machine[0]) / max(1e-9, total - cpu_machine[1])
+    finally:
+        if group is not None:
+            group.close()
+        sender.close()
+    result.update(summarize_latency(reports, receivers))
+    merged = merge(reports)
+    result.update(merged)
+    t0 = sent["t0"]
+    connect = result["connect"][-1]
+    deltas = [end - start for start, end in zip(before, after, strict=True)]
+    result.update(
+        events=1,
+        expected=receivers,
+        lost=receivers - merged["got"],
+        first_send=t0,
+        notified=sent["notified"],
+        notify_returned_s=sent["returned_at"] - t0,
+        notify_sent_s=sent["sent_at"] - t0,
+        notify_queries=sent["queries"],
+        notify_layer_messages=sent["layer_messages"],
+        sender_cpu_s=sent["cpu"],
+        first_delivery_s=merged["first_delivery"] - t0 if merged["first_delivery"] else None,
+        seconds=merged["last_delivery"] - t0 if merged["last_delivery"] else None,
+        connected=connect["connected"],
+        connect_seconds=connect["seconds"],
+        server_pids=server_pids,
+        rss_before_kb=before,
+        rss_after_kb=after,
+        kb_per_connection_by_server=[
+            delta / max(1, len(range(index, receivers, len(server_pids))))
+            for index, delta in enumerate(deltas)
+        ],
+        kb_per_connection=sum(deltas) / receivers,
+        receiver_kb_per_connection=sum(end - start for start, end in connect["receiver_rss_kb"])
+        / receivers,
+        server_cpu_s=server_cpu,
+        server_cpu_pct=[100 * cpu / elapsed for cpu in server_cpu],
+        idle_server_cpu_pct=[100 * cpu / idle_seconds for cpu in idle_cpu],
+        redis_cpu_s=redis_cpu,
+        postgres_cpu_s=postgres_cpu,
+        machine_busy_pct=machine_busy_pct,
+        window_s=elapsed,
+        receiver_cpu_pct=100 * merged["receiver_cpu_s"] / elapsed,
+    )
+    return result
+
+
 def describe(result: dict[str, Any]) -> str:
     keys = [
         "mode",
@@ -754,16 +922,28 @@ def main() -> None:
         description=__doc__.split("\n\n")[0],
         epilog="See benchmarks/README.md.",
     )
-    parser.add_argument("mode", choices=["burst", "light", "idle-memory", "sse"])
+    parser.add_argument("mode", choices=["burst", "light", "idle-memory", "sse", "inbox"])
     parser.add_argument("--target", choices=list(TARGET_PATHS), default="ours")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--port",
+        type=int,
+        action="append",
+        required=True,
+        help="the server's port; repeat it to spread the receivers over several servers",
+    )
     parser.add_argument("-n", "--receivers", type=int, default=1000)
     parser.add_argument("-e", "--events", type=int, default=100)
     parser.add_argument("--interval", type=float, default=2.0, help="light: seconds per event")
     parser.add_argument("--procs", type=int, default=2, help="receiver processes")
     parser.add_argument(
         "--session", help="sessionid cookies, comma-separated (default: one user per receiver)"
+    )
+    parser.add_argument(
+        "--logins",
+        type=Path,
+        help="inbox: a file of `<user pk> <session key>` lines (`benchmarks.session --first N`); "
+        "receiver i reads user:<pk i> with session i",
     )
     parser.add_argument("--server-pid", type=int, help="default: whoever listens on --port")
     parser.add_argument("--redis-pid", type=int)
@@ -773,6 +953,13 @@ def main() -> None:
     args = parser.parse_args()
     target = "ours" if args.mode == "sse" else args.target
     sessions = args.session.split(",") if args.session else None
+    streams = None
+    if args.mode == "inbox":
+        if args.logins is None:
+            parser.error("inbox needs --logins")
+        logins = [line.split() for line in args.logins.read_text().splitlines() if line.strip()]
+        streams = [f"user:{pk}" for pk, _ in logins]
+        sessions = [key for _, key in logins]
     if sessions is None and not target.startswith("raw"):
         sessions = subprocess.run(
             [sys.executable, "-m", "benchmarks.session", str(args.receivers)],
@@ -781,12 +968,16 @@ def main() -> None:
             capture_output=True,
             text=True,
         ).stdout.split()
-    server_pid = args.server_pid or pid_listening_on(args.port)
+    server_pids = [pid for port in args.port if (pid := pid_listening_on(port))]
+    server_pid = args.server_pid or (server_pids[0] if server_pids else None)
     result = run_load(
         args.mode,
         target,
         host=args.host,
-        port=args.port,
+        port=args.port[0],
+        ports=args.port,
+        streams=streams,
+        server_pids=server_pids,
         receivers=args.receivers,
         events=args.events,
         interval=args.interval,

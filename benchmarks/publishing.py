@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import servers
-from benchmarks.run import RESULTS, fmt, machine_notes, median
+from benchmarks.run import RESULTS, fmt, machine_notes, median, write_results
 from benchmarks.scale import (
     answer_ping,
     await_subscribed,
@@ -441,11 +441,7 @@ def main() -> None:
         "seconds": time.monotonic() - started,
         "environment": {key: value for key, value in os.environ.items() if key == "PYTHONHASHSEED"},
     }
-    summary = markdown(report)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    (args.out / f"{stamp}.md").write_text(summary)
-    print(summary)
+    write_results(args.out, stamp, report, markdown(report))
 
 
 if __name__ == "__main__":

@@ -248,9 +248,19 @@ def run_scenario(
 # summary
 
 
-def median(values: list[float]) -> float | None:
-    values = [value for value in values if value is not None]
-    return statistics.median(values) if values else None
+def write_results(out_dir: Path, stamp: str, report: dict[str, Any], summary: str) -> None:
+    """Write a run's `<stamp>.json` (the whole report) and `<stamp>.md` (its summary) into
+    `out_dir`, and print the summary."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (out_dir / f"{stamp}.md").write_text(summary)
+    print(summary)
+    print(f"Wrote {out_dir / (stamp + '.json')} and .md", file=sys.stderr)
+
+
+def median(values: list[float | None] | list[float]) -> float | None:
+    present = [value for value in values if value is not None]
+    return statistics.median(present) if present else None
 
 
 METRICS = [
@@ -729,11 +739,7 @@ def main() -> None:
         "seconds": time.monotonic() - started,
         "workdir": str(workdir) if args.keep else None,
     }
-    summary = markdown(report)
-    (args.out / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    (args.out / f"{stamp}.md").write_text(summary)
-    print(summary)
-    print(f"Wrote {args.out / (stamp + '.json')} and .md", file=sys.stderr)
+    write_results(args.out, stamp, report, markdown(report))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import loadtool, servers
-from benchmarks.run import RESULTS, fmt, integrity, machine_notes, median, profile_summary
+from benchmarks.run import (
+    RESULTS,
+    fmt,
+    integrity,
+    machine_notes,
+    median,
+    profile_summary,
+    write_results,
+)
 
 
 def redis_used_memory(redis: servers.Redis) -> int:
@@ -529,11 +537,7 @@ def main() -> None:
         "profile": profile,
         "seconds": time.monotonic() - started,
     }
-    summary = markdown(report)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{stamp}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    (args.out / f"{stamp}.md").write_text(summary)
-    print(summary)
+    write_results(args.out, stamp, report, markdown(report))
 
 
 if __name__ == "__main__":

@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.run import RESULTS, write_results
 from benchmarks.servers import ROOT, Redis, Server, django_env, stop
 
-RESULTS = Path(__file__).resolve().parent / "results"
 REPORT_INTERVAL = 0.15
 """Slower than TASK_PROGRESS_RATE (10/s), so every report is stored and none waits for its
 turn: the latency measured is storing plus delivery, not the rate limit."""
@@ -308,9 +308,7 @@ def main() -> None:
         for name, outcomes in runs.items()
     }
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
-    RESULTS.mkdir(exist_ok=True)
     report = {"args": vars(args), "runs": runs, "medians": summary}
-    (RESULTS / f"{stamp}-tasks.json").write_text(json.dumps(report, indent=2))
     lines = [f"# Tasks benchmark {stamp} (medians of {args.repeats})", ""]
     for name, values in summary.items():
         shown = ", ".join(
@@ -318,8 +316,7 @@ def main() -> None:
             for key, value in values.items()
         )
         lines.append(f"- **{name}**: {shown}")
-    (RESULTS / f"{stamp}-tasks.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(RESULTS, f"{stamp}-tasks", report, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from django.utils import timezone
 from notifications import delivery
 from notifications.log import Event, StoredBatch, store_event, store_events
 from notifications.streams import validate_event_type, validate_stream
-from notifications.wire import LiveEvent
+from notifications.wire import UNSTORABLE_MESSAGE, InvalidEventData, LiveEvent
 
 __all__ = [
     "EphemeralEvent",
@@ -32,10 +32,6 @@ __all__ = [
 EventSpec = tuple[str, str] | tuple[str, str, Any]
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-class InvalidEventData(ValueError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +155,7 @@ def _validated(events: Iterable[EventSpec]) -> list[tuple[str, str, Any]]:
         if not isinstance(spec, tuple | list) or len(spec) not in (2, 3):
             raise ValueError(f"Expected (stream, type) or (stream, type, data), got {spec!r}.")
         stream, type, data = spec[0], spec[1], spec[2] if len(spec) == 3 else None
-        items.append((validate_stream(stream), validate_event_type(type), validate_data(data)))
+        items.append((validate_stream(stream), validate_event_type(type), data))
     return items
 
 
@@ -180,9 +176,7 @@ def validate_data(data: Any) -> Any:
         value = pending.pop()
         if isinstance(value, str):
             if _UNSTORABLE.search(value):
-                raise InvalidEventData(
-                    "Event data cannot contain NUL characters (\\u0000) or lone surrogates."
-                )
+                raise InvalidEventData(UNSTORABLE_MESSAGE)
         elif isinstance(value, dict):
             pending.extend(value.keys())
             pending.extend(value.values())

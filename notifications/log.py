@@ -14,7 +14,7 @@ from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from notifications.wire import LiveEvent, dumps, envelope
+from notifications.wire import Encoded, LiveEvent, dumps, envelope, storable
 
 
 class Stream(models.Model):
@@ -202,7 +202,7 @@ class StoredBatch:
 def store_events(items: Sequence[tuple[str, str, Any]], using: str | None = None) -> StoredBatch:
     """Store many events in one transaction: set-based seq allocation and inserts, each
     stream's events in the order given; each event's data is JSON-encoded once, for the row and
-    for its live envelope."""
+    for its live envelope (or given encoded, as `Encoded`)."""
     using = using or router.db_for_write(Event)
     if not items:
         return StoredBatch([], [])
@@ -214,13 +214,18 @@ def store_events(items: Sequence[tuple[str, str, Any]], using: str | None = None
         rows = []
         seqs = []
         encoded = []
+        values = []
         for stream, type, data in items:
+            if isinstance(data, Encoded):
+                data_json, data = data.json, data.value
+            else:
+                data_json = storable(dumps(data))
+            values.append(data)
             seq = next_seq[stream]
             next_seq[stream] = seq + 1
             seqs.append(seq)
             stream_json = quoted.get(stream) or quoted.setdefault(stream, dumps(stream))
             type_json = quoted.get(type) or quoted.setdefault(type, dumps(type))
-            data_json = dumps(data)
             payload = envelope(stream_json, str(seq), type_json, data_json, at)
             encoded.append(LiveEvent(stream, seq, type, payload))
             rows.append(f"[{stream_json},{seq},{type_json},{data_json}]")
@@ -228,13 +233,13 @@ def store_events(items: Sequence[tuple[str, str, Any]], using: str | None = None
         if not _takes_json_rows(connection):
             events = Event.objects.using(using).bulk_create(
                 Event(stream=stream, seq=seq, type=type, data=data, created_at=now)
-                for (stream, type, data), seq in zip(items, seqs, strict=True)
+                for (stream, type, _), data, seq in zip(items, values, seqs, strict=True)
             )
             return StoredBatch(events, encoded)
         ids = _insert_rows(connection, "[" + ",".join(rows) + "]", now)
     events = [
         Event.from_db(using, EVENT_FIELDS, (ids[stream, seq], stream, seq, type, data, now))
-        for (stream, type, data), seq in zip(items, seqs, strict=True)
+        for (stream, type, _), data, seq in zip(items, values, seqs, strict=True)
     ]
     return StoredBatch(events, encoded)
 

@@ -24,6 +24,31 @@ def dumps(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
+class InvalidEventData(ValueError):
+    pass
+
+
+UNSTORABLE_MESSAGE = "Event data cannot contain NUL characters (\\u0000) or lone surrogates."
+_UNSTORABLE_JSON = re.compile(r"[\ud800-\udfff]|(?<!\\)(?:\\\\)*\\u0000")
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """Event data already encoded (text from `dumps`, checked by `storable`), with its value:
+    what many events alike can share the work of encoding."""
+
+    json: str
+    value: Any
+
+
+def storable(encoded: str) -> str:
+    """JSON from `dumps`, if every database can store it: no NUL character (which `dumps`
+    escapes as \\u0000) and no lone surrogate anywhere in it."""
+    if _UNSTORABLE_JSON.search(encoded):
+        raise InvalidEventData(UNSTORABLE_MESSAGE)
+    return encoded
+
+
 def _single_line(value: str) -> str:
     return _LINE_BREAK.sub("", value).replace("\0", "")
 

@@ -4,10 +4,12 @@ set-based (a few queries per thousand recipients), and django-notifications-hq's
 
 from __future__ import annotations
 
-import copy
 import json
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from functools import partial
+from itertools import chain, islice
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -15,14 +17,25 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections, router, transaction
 from django.db.models import Model, QuerySet
+from django.db.models.base import ModelState
 from django.db.models.signals import post_save
 from django.utils import timezone
 
 from notifications import signals
 from notifications.inbox import live
+from notifications.inbox.sql import json_array
 
 BATCH_SIZE = 1000
 GENERIC = ("actor", "target", "action_object")
+
+
+class _Everyone:
+    def __repr__(self) -> str:
+        return "EVERYONE"
+
+
+EVERYONE: Any = _Everyone()
+"""`notify(EVERYONE, ...)`: every user, stored once (`notifications.inbox.broadcasts`)."""
 
 
 def notify(
@@ -43,7 +56,24 @@ def notify(
     """Notify each recipient (a user, a `Group`, a queryset or an iterable of users or user
     ids); returns how many were notified. Rows go in with the caller's transaction, and each
     recipient's tabs get the notification and the new unread count once it commits.
-    `on_batch(count)` is called after each batch of at most BATCH_SIZE recipients."""
+    `on_batch(count)` is called after each batch of at most BATCH_SIZE recipients.
+    `notify(EVERYONE, ...)` stores one send to everyone and answers how many active users
+    it reaches (see `notifications.inbox.broadcasts`; no target or action_object)."""
+    if recipient is EVERYONE:
+        from notifications.inbox.broadcasts import notify_everyone
+
+        return notify_everyone(
+            verb,
+            actor=actor,
+            target=target,
+            action_object=action_object,
+            level=level,
+            description=description,
+            data=data,
+            url=url,
+            public=public,
+            timestamp=timestamp,
+        )
     template = _template(verb, actor, target, action_object, level, description, public, timestamp)
     template.data = {**(data or {}), **({"url": url} if url else {})} or None
     sent = 0
@@ -135,28 +165,97 @@ def _template(
 
 
 def _send(template: Any, recipient: Any) -> Iterator[list[Any]]:
+    """Store and push the notifications batch by batch, each batch in a transaction of its
+    own; in the caller's transaction instead, if it has one. Outside one, on a database that
+    takes concurrent writers, two batches are in flight at once (each on a connection of its
+    own), so that building one batch's rows and events overlaps the database's work on the
+    other."""
+    using = router.db_for_write(type(template))
+    store = partial(_store_batch, template, using=using)
+    batches = _batches(_recipient_ids(recipient))
+    first, second = next(batches, None), next(batches, None)
+    ahead = [batch for batch in (first, second) if batch is not None]
+    connection = connections[using]
+    if second is None or connection.in_atomic_block or connection.vendor == "sqlite":
+        for ids in chain(ahead, batches):
+            yield store(ids)
+        return
+    yield from _in_parallel(store, chain(ahead, batches))
+
+
+def _store_batch(template: Any, ids: list[Any], using: str) -> list[Any]:
     model = type(template)
-    using = router.db_for_write(model)
-    for ids in _batches(_recipient_ids(recipient)):
-        rows = []
-        for rid in ids:
-            row = copy.copy(template)
-            row.recipient_id = rid
-            if isinstance(row.data, dict):
-                row.data = dict(row.data)
-            rows.append(row)
-        with transaction.atomic(using=using):
-            created = _insert(model, rows, template, using)
-            live.push_created(model, created, alike=True)
-        signals.notifications_created.send(model, notifications=created)
-        yield created
+    rows = [_clone(template, rid) for rid in ids]
+    with transaction.atomic(using=using):
+        created = _insert(model, rows, template, using)
+        live.push_created(model, created, alike=True)
+    signals.notifications_created.send(model, notifications=created)
+    return created
+
+
+def _clone(template: Any, recipient_id: Any) -> Any:
+    """A copy of the unsaved template for one recipient (cheaper than `copy.copy`)."""
+    row = object.__new__(type(template))
+    row.__dict__.update(template.__dict__)
+    row._state = ModelState()
+    row._state.fields_cache = dict(template._state.fields_cache)
+    row.recipient_id = recipient_id
+    if isinstance(row.data, dict):
+        row.data = dict(row.data)
+    return row
+
+
+def _in_parallel(
+    store: Callable[[list[Any]], list[Any]], batches: Iterator[list[Any]]
+) -> Iterator[list[Any]]:
+    """`store` each batch on one of two worker threads; yields each batch once stored."""
+    lock = threading.Lock()
+    done: queue.SimpleQueue[tuple[list[Any] | None, BaseException | None]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                with lock:
+                    ids = next(batches, None)
+                if ids is None:
+                    break
+                done.put((store(ids), None))
+        except BaseException as error:
+            stop.set()
+            done.put((None, error))
+        finally:
+            connections.close_all()
+            done.put((None, None))
+
+    workers = [threading.Thread(target=work, name=f"notify-{n}", daemon=True) for n in (1, 2)]
+    for worker in workers:
+        worker.start()
+    running = len(workers)
+    failure: BaseException | None = None
+    try:
+        while running:
+            created, error = done.get()
+            if created is not None:
+                if failure is None:
+                    yield created
+            elif error is not None:
+                failure = failure or error
+            else:
+                running -= 1
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    if failure is not None:
+        raise failure
 
 
 def _insert(model: Any, rows: list[Any], template: Any, using: str) -> list[Any]:
     """Insert rows that differ only in their recipient: one statement, whatever their number,
     where the database reads a JSON array parameter (PostgreSQL, SQLite 3.38+)."""
     connection = connections[using]
-    source = _json_array(connection)
+    source = json_array(connection)
     if source is None:
         return list(model.objects.using(using).bulk_create(rows))
     recipient = model._meta.get_field("recipient")
@@ -184,17 +283,6 @@ def _insert(model: Any, rows: list[Any], template: Any, using: str) -> list[Any]
         row._state.adding = False
         row._state.db = using
     return rows
-
-
-def _json_array(connection: Any) -> str | None:
-    if connection.vendor == "postgresql":
-        return (
-            "jsonb_array_elements_text(%s::jsonb) WITH ORDINALITY AS item(value, n) "
-            "WHERE true ORDER BY item.n"
-        )
-    if connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 38):
-        return "json_each(%s) AS item WHERE true ORDER BY item.key"
-    return None
 
 
 def _recipient_ids(recipient: Any) -> Iterable[Any]:

@@ -134,8 +134,9 @@ class AbstractNotification(models.Model):
         related_name="notifications",
         verbose_name=_("recipient"),
         blank=False,
+        db_index=False,
     )
-    unread = models.BooleanField(_("unread"), default=True, blank=False, db_index=True)
+    unread = models.BooleanField(_("unread"), default=True, blank=False)
     actor_content_type = models.ForeignKey(
         ContentType,
         on_delete=models.CASCADE,
@@ -143,6 +144,7 @@ class AbstractNotification(models.Model):
         verbose_name=_("actor content type"),
         blank=True,
         null=True,
+        db_index=False,
     )
     actor_object_id = models.CharField(_("actor object id"), max_length=255, blank=True, null=True)
     actor = GenericForeignKey("actor_content_type", "actor_object_id")
@@ -156,6 +158,7 @@ class AbstractNotification(models.Model):
         verbose_name=_("target content type"),
         blank=True,
         null=True,
+        db_index=False,
     )
     target_object_id = models.CharField(
         _("target object id"), max_length=255, blank=True, null=True
@@ -169,6 +172,7 @@ class AbstractNotification(models.Model):
         verbose_name=_("action object content type"),
         blank=True,
         null=True,
+        db_index=False,
     )
     action_object_object_id = models.CharField(
         _("action object object id"), max_length=255, blank=True, null=True
@@ -176,9 +180,9 @@ class AbstractNotification(models.Model):
     action_object = GenericForeignKey("action_object_content_type", "action_object_object_id")
     action_object.short_description = _("action object")  # type: ignore[attr-defined]
     timestamp = models.DateTimeField(_("timestamp"), default=timezone.now, db_index=True)
-    public = models.BooleanField(_("public"), default=True, db_index=True)
-    deleted = models.BooleanField(_("deleted"), default=False, db_index=True)
-    emailed = models.BooleanField(_("emailed"), default=False, db_index=True)
+    public = models.BooleanField(_("public"), default=True)
+    deleted = models.BooleanField(_("deleted"), default=False)
+    emailed = models.BooleanField(_("emailed"), default=False)
     data = models.JSONField(_("data"), blank=True, null=True)
     read_at = models.DateTimeField(_("read at"), blank=True, null=True)
 
@@ -249,6 +253,17 @@ class AbstractNotification(models.Model):
             self.read_at = None
             self.save(update_fields=["unread", "read_at"])
             live.push_change(self, live.UNREAD)
+
+    def remove(self) -> None:
+        """Take it out of the inbox: delete it, or with SOFT_DELETE mark it `deleted`; pushes
+        `notification.deleted` with the recipient's new unread count."""
+        pk = self.pk
+        if soft_delete():
+            self.deleted = True
+            self.save(update_fields=["deleted"])
+        else:
+            self.delete()
+        live.push_change(self, live.DELETED, pk)
 
     def actor_object_url(self) -> str:
         return _admin_link(self.actor_content_type, self.actor_object_id)

@@ -8,7 +8,7 @@ from typing import Any
 from django.forms.models import model_to_dict
 from django.http import HttpRequest
 
-from notifications.inbox.conf import get_config
+from notifications.inbox.conf import get_config, soft_delete
 
 RELATED = ("actor", "target", "action_object")
 
@@ -17,7 +17,7 @@ def as_dict(notification: Any) -> dict[str, Any]:
     """Every editable field (as `model_to_dict` gives them), the `slug`, and `actor`, `target`
     and `action_object` as text where they exist."""
     item = model_to_dict(notification)
-    item["slug"] = notification.slug
+    item["slug"] = None if notification.pk is None else notification.slug
     item["timestamp"] = notification.timestamp
     item["read_at"] = getattr(notification, "read_at", None)
     for name in RELATED:
@@ -28,8 +28,29 @@ def as_dict(notification: Any) -> dict[str, Any]:
 
 
 def inbox_of(request: Any) -> Any:
-    """The signed-in user's notifications (`user.notifications`), of a Django or DRF request."""
+    """The signed-in user's notifications (`user.notifications`), of a Django or DRF request,
+    once the sends to everyone they have not had yet are in (checked once per request)."""
+    deliver_once(request)
     return request.user.notifications
+
+
+def deliver_once(request: Any) -> None:
+    """`broadcasts.deliver` for the request's user, the first time the request asks."""
+    user = request.user
+    request = getattr(request, "_request", request)
+    if getattr(request, "_notifications_delivered", None) == user.pk:
+        return
+    from notifications.inbox.broadcasts import deliver
+
+    deliver(user)
+    request._notifications_delivered = user.pk
+
+
+def listed(notifications: Any) -> Any:
+    """The notifications an inbox lists (without the soft-deleted ones, when SOFT_DELETE is
+    on), their generic relations prefetched: of `inbox_of(request)` or `user.notifications`."""
+    chosen = notifications.active() if soft_delete() else notifications.all()
+    return chosen.prefetch_related(*RELATED)
 
 
 def get_num_to_fetch(request: HttpRequest) -> int:

@@ -32,16 +32,23 @@ def send_notification(
     description: str = "",
     url: str = "",
     actor: Any = None,
+    broadcast: int | None = None,
 ) -> dict[str, int]:
-    """Notify the audience, reporting how many it reached after each batch."""
+    """Notify the audience, reporting how many it reached after each batch, on the run and on
+    the `Broadcast` (by id) that records the send."""
+    from notifications.inbox.models import Broadcast
+
     recipients = audience(users, groups)
     total = recipients.count()
     sender = get_user_model().objects.filter(pk=actor).first() if actor is not None else None
+    record = Broadcast.objects.filter(pk=broadcast) if broadcast is not None else None
     reached = 0
 
     def after_batch(count: int) -> None:
         nonlocal reached
         reached += count
+        if record is not None:
+            record.update(reached=reached)
         progress(reached, total, f"{reached} of {total} notified")
 
     notify(
@@ -53,4 +60,6 @@ def send_notification(
         url=url or None,
         on_batch=after_batch,
     )
+    if record is not None:
+        record.update(reached=reached)
     return {"recipients": reached}

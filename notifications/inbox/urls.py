@@ -1,4 +1,5 @@
-"""django-notifications-hq's URLs (names and paths), included by `notifications.urls`."""
+"""django-notifications-hq's URLs (names and paths), and marking a send to everyone read;
+included by `notifications.urls`."""
 
 from django.urls import path
 
@@ -11,6 +12,11 @@ urlpatterns = [
     path("mark-as-read/<int:slug>/", views.mark_as_read, name="mark_as_read"),
     path("mark-as-unread/<int:slug>/", views.mark_as_unread, name="mark_as_unread"),
     path("delete/<int:slug>/", views.delete, name="delete"),
+    path(
+        "broadcast/<int:broadcast_id>/read/",
+        views.mark_broadcast_as_read,
+        name="mark_broadcast_as_read",
+    ),
     path(
         "api/unread_count/",
         views.live_unread_notification_count,

@@ -10,18 +10,24 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.decorators import method_decorator
 from django.utils.encoding import iri_to_uri
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
 from notifications.conf import app_settings
-from notifications.inbox import live
-from notifications.inbox.conf import get_config, soft_delete
-from notifications.inbox.helpers import RELATED, get_notification_list, inbox_of
+from notifications.inbox.conf import get_config
+from notifications.inbox.helpers import (
+    RELATED,
+    as_dict,
+    get_notification_list,
+    inbox_of,
+    listed,
+)
 from notifications.inbox.models import get_notification_model
 from notifications.inbox.slugs import slug2id
 
@@ -39,9 +45,7 @@ class NotificationViewList(ListView):  # type: ignore[type-arg]
 
 class AllNotificationsList(NotificationViewList):
     def get_queryset(self) -> Any:
-        manager = inbox_of(self.request)
-        chosen = manager.active() if soft_delete() else manager.all()
-        return chosen.prefetch_related(*RELATED)
+        return listed(inbox_of(self.request))
 
 
 class UnreadNotificationsList(NotificationViewList):
@@ -84,15 +88,25 @@ def mark_as_unread(request: HttpRequest, slug: str) -> HttpResponse:
 
 @changes_state
 def delete(request: HttpRequest, slug: str) -> HttpResponse:
-    notification = _own(request, slug)
-    pk = notification.pk
-    if soft_delete():
-        notification.deleted = True
-        notification.save(update_fields=["deleted"])
-    else:
-        notification.delete()
-    live.push_change(notification, live.DELETED, pk)
+    _own(request, slug).remove()
     return _next_or(request, "notifications:all")
+
+
+@require_POST
+@login_required
+def mark_broadcast_as_read(request: HttpRequest, broadcast_id: int) -> HttpResponse:
+    """Mark my notification of a send to everyone read, making it first if my inbox has not
+    taken that send in yet. A fetch that asks for JSON gets the notification and my unread
+    count; a form is redirected to `?next=` (or `unread`)."""
+    mine = inbox_of(request)
+    notification = mine.filter(data__broadcast=broadcast_id).first()
+    if notification is None:
+        raise Http404("Not in my inbox.")
+    notification.mark_as_read()
+    if request.get_preferred_type(["text/html", "application/json"]) == "application/json":
+        count = mine.unread().count()
+        return JsonResponse({"notification": as_dict(notification), "unread_count": count})
+    return _next_or(request, "notifications:unread")
 
 
 @never_cache

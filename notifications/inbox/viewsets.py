@@ -13,9 +13,7 @@ from rest_framework.schemas.openapi import AutoSchema
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from notifications.inbox import live
-from notifications.inbox.conf import soft_delete
-from notifications.inbox.helpers import RELATED, inbox_of
+from notifications.inbox.helpers import inbox_of, listed
 from notifications.inbox.serializers import NotificationSerializer, UnreadCountSerializer
 
 
@@ -78,9 +76,7 @@ class NotificationViewSet(viewsets.GenericViewSet[Any]):
     schema = InboxSchema(tags=["notifications"], operation_id_base="Notification")
 
     def get_queryset(self) -> QuerySet[Any]:
-        mine = inbox_of(self.request)
-        chosen = mine.active() if soft_delete() else mine.all()
-        return chosen.prefetch_related(*RELATED)  # type: ignore[no-any-return]
+        return listed(inbox_of(self.request))  # type: ignore[no-any-return]
 
     def get_authenticate_header(self, request: Request) -> str:
         return super().get_authenticate_header(request) or 'Session realm="api"'
@@ -121,12 +117,5 @@ class NotificationViewSet(viewsets.GenericViewSet[Any]):
 
     def destroy(self, request: Request, pk: str) -> Response:
         """Delete one (with SOFT_DELETE: mark it deleted)."""
-        notification = self.get_object()
-        key = notification.pk
-        if soft_delete():
-            notification.deleted = True
-            notification.save(update_fields=["deleted"])
-        else:
-            notification.delete()
-        live.push_change(notification, live.DELETED, key)
+        self.get_object().remove()
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,7 @@
 """`{% load notifications_tags %}`: django-notifications-hq's tags, fed by pushes instead of
-polling. Each count is the page user's own, read when the page renders, then kept current by
-the events on their `user:<id>` stream."""
+polling. Each count is the page user's own, read when the page renders (with the sends to
+everyone they have not had yet), then kept current by the events on their `user:<id>` stream
+and on `broadcast`."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from notifications.inbox.conf import soft_delete
-from notifications.inbox.helpers import RELATED
+from notifications.inbox.broadcasts import STREAM as BROADCAST_STREAM
+from notifications.inbox.broadcasts import deliver
+from notifications.inbox.helpers import deliver_once, listed
 from notifications.inbox.live import stream_of
 from notifications.templatetags.live import live_client
 
@@ -30,11 +32,24 @@ def user_context(context: template.Context) -> Any:
     return user
 
 
+def inbox_user(context: template.Context) -> Any:
+    """The signed-in user of the page, once the sends to everyone they have not had yet are
+    in their inbox; or None."""
+    user = user_context(context)
+    if user is not None:
+        request = context.get("request")
+        if request is not None:
+            deliver_once(request)
+        else:
+            deliver(user)
+    return user
+
+
 @register.simple_tag(takes_context=True)
 def notifications_unread(context: template.Context) -> int | str:
     """`{% notifications_unread %}` or `{% notifications_unread as count %}`: the page user's
     unread count ('' for a visitor who is not signed in)."""
-    user = user_context(context)
+    user = inbox_user(context)
     if user is None:
         return ""
     return int(user.notifications.unread().count())
@@ -44,12 +59,13 @@ def notifications_unread(context: template.Context) -> int | str:
 def has_notification(user: Any) -> bool:
     if not user or not getattr(user, "is_authenticated", False):
         return False
+    deliver(user)
     return bool(user.notifications.unread().exists())
 
 
 @register.simple_tag(takes_context=True)
 def live_notify_badge(context: template.Context, badge_class: str = "live_notify_badge") -> str:
-    user = user_context(context)
+    user = inbox_user(context)
     if user is None:
         return ""
     return format_html(
@@ -79,9 +95,9 @@ def register_notify_callbacks(
 ) -> SafeString | str:
     """The page's notification client: the badge and list by class, and the named JavaScript
     callbacks called with `{unread_count, unread_list}` on load and after every push to the
-    user's stream. It includes the live client unless `client=False` (the page has
-    `{% live_client %}` already). `refresh_period` no longer polls; it is kept for the templates
-    that pass it."""
+    user's stream or to everyone (`broadcast`). It includes the live client unless
+    `client=False` (the page has `{% live_client %}` already). `refresh_period` no longer
+    polls; it is kept for the templates that pass it."""
     user = user_context(context)
     if user is None:
         return ""
@@ -100,6 +116,7 @@ def register_notify_callbacks(
         "markAllUrl": reverse("notifications:mark_all_as_read"),
         "markAsRead": bool(mark_as_read),
         "stream": stream_of(user.pk),
+        "broadcastStream": BROADCAST_STREAM,
         "callbacks": [name.strip() for name in callbacks.split(",") if name.strip()],
     }
     nonce = nonce or context.get("csp_nonce") or getattr(context.get("request"), "csp_nonce", None)
@@ -119,18 +136,16 @@ def notification_bell(
     """`{% notification_bell %}`: a badge with the page user's unread count and a dropdown of
     their latest notifications, kept current by pushes; clicking one marks it read. The page
     needs the live client (`{% live_client %}`); `transport` ("websocket" or "sse") overrides
-    the client's default for the bell's subscription."""
-    user = user_context(context)
+    the client's default for the bell's subscriptions (the user's stream and `broadcast`)."""
+    user = inbox_user(context)
     if user is None:
         return {"stream": None}
-    latest = user.notifications.all()
-    if soft_delete():
-        latest = latest.filter(deleted=False)
     return {
         "request": context.get("request"),
         "stream": stream_of(user.pk),
+        "broadcast_stream": BROADCAST_STREAM,
         "unread_count": user.notifications.unread().count(),
-        "latest": list(latest.prefetch_related(*RELATED)[:fetch]),
+        "latest": list(listed(user.notifications)[:fetch]),
         "fetch": fetch,
         "transport": transport,
         "nonce": context.get("csp_nonce") or getattr(context.get("request"), "csp_nonce", None),
@@ -140,6 +155,7 @@ def notification_bell(
 
 __all__ = [
     "has_notification",
+    "inbox_user",
     "live_notify_badge",
     "live_notify_list",
     "notification_bell",

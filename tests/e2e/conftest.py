@@ -1,6 +1,7 @@
 """Real-browser tests: Debian's Chromium driven by Playwright against daphne with Redis.
 A failing test leaves a screenshot of each of its pages in test-artifacts/e2e/; the pages'
-screenshots in docs/screenshots/ are written by test_screenshots.py on every run."""
+screenshots in docs/screenshots/ are written on every run, by test_screenshots.py (and the
+Broadcast page's and the bell's with a send to everyone by test_inbox.py)."""
 
 from __future__ import annotations
 

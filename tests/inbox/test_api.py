@@ -1,11 +1,18 @@
+import json
+
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group, User
 from django.db import connection, transaction
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
+from notifications import delivery, wire
+from notifications.inbox import api as inbox_api
+from notifications.inbox import live
 from notifications.inbox.api import anotify, notify, notify_handler
+from notifications.inbox.helpers import as_dict
 from notifications.log import Event
 from notifications.models import Notification
 from notifications.signals import notifications_created
@@ -49,6 +56,19 @@ def test_notify_stores_the_notification_and_pushes_it_with_the_unread_count(user
     assert data["notification"]["slug"] == notification.pk + 110909
     assert (data["notification"]["actor"], data["notification"]["target"]) == ("ann", "cid")
     assert pushed(ann) == [] and pushed(cid) == []
+
+
+def test_each_recipient_of_a_send_to_many_is_pushed_its_own_notification_as_json(users):
+    ann, bob, cid = users
+    notify(bob, "tagged you", actor=ann, target=cid, data={"nul": "\\u0000 as text"})
+    notify([bob, cid], "tagged you", actor=ann, target=cid, data={"nul": "\\u0000 as text"})
+    _, together = pushed(bob)
+    [cid_event] = pushed(cid)
+    for (_, data), recipient in ((together, bob), (cid_event, cid)):
+        notification = recipient.notifications.order_by("-pk").first()
+        expected = json.loads(wire.dumps(as_dict(notification)))
+        assert data["notification"] == expected
+        assert data["unread_count"] == recipient.notifications.unread().count()
 
 
 def test_recipients_may_be_a_group_a_queryset_or_any_iterable_of_users_or_ids(users):
@@ -130,19 +150,78 @@ def test_a_batch_of_new_notifications_is_announced_once(users):
     assert batches == [(Notification, 3)]
 
 
-def test_notify_to_many_users_takes_a_number_of_queries_that_does_not_grow_per_user():
-    User.objects.bulk_create([User(username=f"u{n}") for n in range(2000)])
+def test_notify_to_10000_users_takes_queries_and_layer_messages_that_do_not_grow_per_user(
+    memory_layer, monkeypatch
+):
+    User.objects.bulk_create([User(username=f"u{n}") for n in range(10_000)])
+    layer = get_channel_layer()
+    sent = []
+    group_send = layer.group_send
 
-    def queries(users):
-        with CaptureQueriesContext(connection) as captured:
+    async def counting_group_send(group, message):
+        sent.append(group)
+        await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", counting_group_send)
+
+    def measured(users):
+        sent.clear()
+        with transaction.atomic(), CaptureQueriesContext(connection) as captured:
             assert notify(users, "hello") == len(users)
-        return len(captured.captured_queries)
+        delivery.flush()
+        return len(captured.captured_queries), len(sent)
 
-    small = queries(User.objects.order_by("pk")[:10])
-    batch = queries(User.objects.order_by("pk")[:1000])
-    two_batches = queries(User.objects.all())
-    assert batch == small
-    assert two_batches <= 2 * batch + 2
+    ten, one_batch = measured(User.objects.order_by("pk")[:10]), measured(User.objects.all()[:1000])
+    everyone = measured(User.objects.all())
+    assert one_batch == ten
+    queries, messages = everyone
+    assert queries <= 10 * one_batch[0] + 2
+    assert messages <= 10 * one_batch[1]
+    assert Notification.objects.count() == 11_010
+    assert Event.objects.filter(type="notification.created").count() == 11_010
+
+
+def test_a_send_to_many_stores_and_pushes_every_batch_with_its_own_transaction(monkeypatch):
+    monkeypatch.setattr(inbox_api, "BATCH_SIZE", 100)
+    User.objects.bulk_create([User(username=f"u{n}") for n in range(1050)])
+    reported = []
+    announced = []
+
+    def receiver(sender, notifications, **kwargs):
+        announced.append(len(notifications))
+
+    notifications_created.connect(receiver)
+    try:
+        assert notify(User.objects.all(), "hello", on_batch=reported.append) == 1050
+    finally:
+        notifications_created.disconnect(receiver)
+    assert sorted(reported) == sorted(announced) == [50] + [100] * 10
+    assert Notification.objects.values("recipient").distinct().count() == 1050
+    counts = Event.objects.filter(type="notification.created").values_list("data", flat=True)
+    assert len(counts) == 1050
+    assert {data["unread_count"] for data in counts} == {1}
+
+
+def test_a_batch_that_fails_stores_nothing_of_itself_and_the_error_reaches_the_caller(
+    monkeypatch,
+):
+    monkeypatch.setattr(inbox_api, "BATCH_SIZE", 100)
+    User.objects.bulk_create([User(username=f"u{n}") for n in range(1000)])
+    push = live.push_created
+    calls = []
+
+    def failing_push(model, notifications, **options):
+        calls.append(len(notifications))
+        if len(calls) == 4:
+            raise RuntimeError("the layer is gone")
+        push(model, notifications, **options)
+
+    monkeypatch.setattr(live, "push_created", failing_push)
+    with pytest.raises(RuntimeError, match="the layer is gone"):
+        notify(User.objects.all(), "hello")
+    stored = Notification.objects.count()
+    assert stored % 100 == 0 and 300 <= stored < 1000
+    assert Event.objects.filter(type="notification.created").count() == stored
 
 
 async def test_anotify_pushes_to_an_open_reader(users):

@@ -1,6 +1,6 @@
 /*
- * notify.js: django-notifications-hq's page callbacks, fed by pushes on the user's stream
- * instead of polling. `{% register_notify_callbacks callbacks="fill_notification_badge,..." %}`
+ * notify.js: django-notifications-hq's page callbacks, fed by pushes on the user's stream (and
+ * the sends to everyone on `broadcast`) instead of polling. `{% register_notify_callbacks callbacks="fill_notification_badge,..." %}`
  * includes it; each callback gets `{unread_count, unread_list}` on load and after every change.
  * Needs live.js (window.live).
  */
@@ -98,15 +98,41 @@
     state.unread_list = state.unread_list.filter(function (item) { return item.id !== id; });
   }
 
+  function broadcastOf(item) {
+    return item.broadcast || (item.data && item.data.broadcast) || null;
+  }
+
+  function listed(broadcast) {
+    return state.unread_list.some(function (item) { return broadcastOf(item) === broadcast; });
+  }
+
+  /* Add a notification at the top, in place of its send to everyone if that stood for it. */
+  function prepend(notification) {
+    var broadcast = broadcastOf(notification);
+    if (broadcast) {
+      state.unread_list = state.unread_list.filter(function (item) {
+        return !(item.id === null && broadcastOf(item) === broadcast);
+      });
+    }
+    state.unread_list.unshift(notification);
+    state.unread_list = state.unread_list.slice(0, config.fetchCount);
+  }
+
+  function onBroadcast(event) {
+    var notification = (event.data || {}).notification;
+    if (event.event !== "notification.broadcast" || !notification || !notification.broadcast) return;
+    if (listed(notification.broadcast)) return;
+    prepend(notification);
+    if (typeof state.unread_count === "number") state.unread_count += 1;
+    publishState();
+  }
+
   function onEvent(event) {
     var data = event.data || {};
     if (typeof data.unread_count === "number") state.unread_count = data.unread_count;
     switch (event.event) {
       case "notification.created":
-        if (data.notification) {
-          state.unread_list.unshift(data.notification);
-          state.unread_list = state.unread_list.slice(0, config.fetchCount);
-        }
+        if (data.notification) prepend(data.notification);
         break;
       case "notification.read":
       case "notification.deleted":
@@ -131,7 +157,12 @@
 
   function start() {
     config.callbacks.forEach(function (name) { register(root[name]); });
-    if (root.live) root.live.subscribe(config.stream, { onEvent: onEvent, onResync: load });
+    if (root.live) {
+      root.live.subscribe(config.stream, { onEvent: onEvent, onResync: load });
+      if (config.broadcastStream) {
+        root.live.subscribe(config.broadcastStream, { onEvent: onBroadcast, onResync: load });
+      }
+    }
     load();
   }
 
