@@ -45,6 +45,16 @@ def inbox_user(context: template.Context) -> Any:
     return user
 
 
+def heads_of(user: Any) -> dict[str, int]:
+    """Where the user's stream and `broadcast` stand before the page reads the inbox: a page
+    subscribes from there, so nothing that happens while it loads is missed."""
+    from notifications.log import read_heads
+
+    streams = [stream_of(user.pk), BROADCAST_STREAM]
+    heads = read_heads(streams)
+    return {stream: heads.get(stream, 0) for stream in streams}
+
+
 @register.simple_tag(takes_context=True)
 def notifications_unread(context: template.Context) -> int | str:
     """`{% notifications_unread %}` or `{% notifications_unread as count %}`: the page user's
@@ -101,6 +111,7 @@ def register_notify_callbacks(
     user = user_context(context)
     if user is None:
         return ""
+    heads = heads_of(user)
     if api_name == "list":
         api_url = reverse("notifications:live_unread_notification_list")
     elif api_name == "count":
@@ -116,7 +127,9 @@ def register_notify_callbacks(
         "markAllUrl": reverse("notifications:mark_all_as_read"),
         "markAsRead": bool(mark_as_read),
         "stream": stream_of(user.pk),
+        "since": heads[stream_of(user.pk)],
         "broadcastStream": BROADCAST_STREAM,
+        "broadcastSince": heads[BROADCAST_STREAM],
         "callbacks": [name.strip() for name in callbacks.split(",") if name.strip()],
     }
     nonce = nonce or context.get("csp_nonce") or getattr(context.get("request"), "csp_nonce", None)
@@ -137,13 +150,17 @@ def notification_bell(
     their latest notifications, kept current by pushes; clicking one marks it read. The page
     needs the live client (`{% live_client %}`); `transport` ("websocket" or "sse") overrides
     the client's default for the bell's subscriptions (the user's stream and `broadcast`)."""
-    user = inbox_user(context)
+    user = user_context(context)
     if user is None:
         return {"stream": None}
+    heads = heads_of(user)
+    inbox_user(context)
     return {
         "request": context.get("request"),
         "stream": stream_of(user.pk),
+        "since": heads[stream_of(user.pk)],
         "broadcast_stream": BROADCAST_STREAM,
+        "broadcast_since": heads[BROADCAST_STREAM],
         "unread_count": user.notifications.unread().count(),
         "latest": list(listed(user.notifications)[:fetch]),
         "fetch": fetch,
@@ -155,6 +172,7 @@ def notification_bell(
 
 __all__ = [
     "has_notification",
+    "heads_of",
     "inbox_user",
     "live_notify_badge",
     "live_notify_list",

@@ -7,7 +7,7 @@ from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 
-from notifications.inbox.api import notify
+from notifications.inbox.api import EVERYONE, notify
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +51,7 @@ def test_the_callbacks_tag_subscribes_the_page_to_its_users_stream(ann):
         re.search(r'data-notify-config="([^"]+)"', html).group(1).replace("&quot;", '"')
     )
     assert config["stream"] == f"user:{ann.pk}"
+    assert (config["since"], config["broadcastSince"]) == (0, 0)
     assert config["callbacks"] == ["fill_notification_badge", "mine"]
     assert (config["fetchCount"], config["apiUrl"]) == (7, "/live/api/unread_list/")
     assert render("{% register_notify_callbacks %}", AnonymousUser()) == ""
@@ -62,3 +63,19 @@ def test_django_notifications_hqs_test_template_renders(ann):
     request.user = ann
     html = render_to_string("notifications/test_tags.html", {"request": request, "user": ann})
     assert "live_notify_list" in html
+
+
+def test_pages_subscribe_from_where_the_streams_stood_before_they_read_the_inbox(ann, bob):
+    notify(ann, "one")
+    notify(ann, "two")
+    notify(bob, "elsewhere")
+    notify(EVERYONE, "to all")
+    bell = render("{% notification_bell %}", ann)
+    assert f'data-stream="user:{ann.pk}" data-since="2"' in bell
+    assert 'data-broadcast-stream="broadcast" data-broadcast-since="1"' in bell
+    assert 'data-notification="' in bell and "to all" in bell
+    html = render("{% register_notify_callbacks %}", ann)
+    config = json.loads(
+        re.search(r'data-notify-config="([^"]+)"', html).group(1).replace("&quot;", '"')
+    )
+    assert (config["since"], config["broadcastSince"]) == (3, 1)

@@ -13,7 +13,7 @@ const SOURCE = fs.readFileSync(
 
 /* notify.js on a page of its own: a fake document, the list endpoint answering `listed`, and
  * the live client's subscriptions kept by stream. */
-function page(listed) {
+function page(listed, extra = {}) {
   const subscriptions = {};
   const seen = [];
   const config = {
@@ -25,6 +25,7 @@ function page(listed) {
     stream: "user:7",
     broadcastStream: "broadcast",
     callbacks: ["record"],
+    ...extra,
   };
   const window = {
     console,
@@ -73,4 +74,23 @@ test("the user's own row of it takes its place, and reading it removes it", asyn
   assert.deepEqual(ids(seen.at(-1)), [12]);
   push("user:7", "notification.read", { id: 12, slug: 110921, unread_count: 0 });
   assert.deepEqual([seen.at(-1).unread_count, ids(seen.at(-1))], [0, []]);
+});
+
+test("it subscribes from where the streams stood when the page was made, and a replay adds nothing twice", async () => {
+  const { seen, push, subscriptions } = page(
+    { unread_count: 2, unread_list: [row(5), row(4)] },
+    { since: 11, broadcastSince: 3 },
+  );
+  await settle();
+  assert.equal(subscriptions["user:7"].since, 11);
+  assert.equal(subscriptions.broadcast.since, 3);
+  push("user:7", "notification.created", { notification: row(5), unread_count: 2 });
+  assert.deepEqual(ids(seen.at(-1)), [5, 4]);
+  assert.equal(seen.at(-1).unread_count, 2);
+});
+
+test("without a position it subscribes from now", async () => {
+  const { subscriptions } = page({ unread_count: 0, unread_list: [] });
+  await settle();
+  assert.equal(subscriptions["user:7"].since, undefined);
 });

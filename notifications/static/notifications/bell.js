@@ -35,14 +35,21 @@
     });
     this.list.addEventListener("click", function (click) { self.follow(click); });
     var transport = element.getAttribute("data-transport");
-    var subscribe = function (stream, onEvent) {
+    /* From where the streams stood when the page was made: what happened while it loaded
+     * is replayed, and what the page already shows is recognised by its id. */
+    var subscribe = function (stream, since, onEvent) {
       var handlers = { onEvent: onEvent, onResync: function () { self.resync(); } };
       if (transport) handlers.transport = transport;
+      if (since !== null && since !== "" && !isNaN(Number(since))) handlers.since = Number(since);
       root.live.subscribe(stream, handlers);
     };
-    subscribe(element.getAttribute("data-stream"), function (event) { self.onEvent(event); });
+    subscribe(element.getAttribute("data-stream"), element.getAttribute("data-since"),
+      function (event) { self.onEvent(event); });
     var everyone = element.getAttribute("data-broadcast-stream");
-    if (everyone) subscribe(everyone, function (event) { self.onBroadcast(event); });
+    if (everyone) {
+      subscribe(everyone, element.getAttribute("data-broadcast-since"),
+        function (event) { self.onBroadcast(event); });
+    }
   }
 
   Bell.prototype.open = function (open) {

@@ -114,6 +114,7 @@
         return !(item.id === null && broadcastOf(item) === broadcast);
       });
     }
+    if (notification.id !== null && notification.id !== undefined) removeFromList(notification.id);
     state.unread_list.unshift(notification);
     state.unread_list = state.unread_list.slice(0, config.fetchCount);
   }
@@ -157,10 +158,17 @@
 
   function start() {
     config.callbacks.forEach(function (name) { register(root[name]); });
+    /* From where the streams stood when the page was made (`since`), so that nothing that
+     * happens while it loads is missed; what the list already has is recognised by its id. */
+    var from = function (handlers, since) {
+      if (typeof since === "number") handlers.since = since;
+      return handlers;
+    };
     if (root.live) {
-      root.live.subscribe(config.stream, { onEvent: onEvent, onResync: load });
+      root.live.subscribe(config.stream, from({ onEvent: onEvent, onResync: load }, config.since));
       if (config.broadcastStream) {
-        root.live.subscribe(config.broadcastStream, { onEvent: onBroadcast, onResync: load });
+        root.live.subscribe(config.broadcastStream,
+          from({ onEvent: onBroadcast, onResync: load }, config.broadcastSince));
       }
     }
     load();
