@@ -48,10 +48,12 @@ def inbox_user(context: template.Context) -> Any:
 def heads_of(user: Any) -> dict[str, int]:
     """Where the user's stream and `broadcast` stand before the page reads the inbox: a page
     subscribes from there, so nothing that happens while it loads is missed."""
+    from django.apps import apps
+
     from notifications.log import read_heads
 
     streams = [stream_of(user.pk), BROADCAST_STREAM]
-    heads = read_heads(streams)
+    heads = read_heads(streams) if apps.is_installed("notifications") else {}
     return {stream: heads.get(stream, 0) for stream in streams}
 
 
