@@ -39,6 +39,11 @@ DEFAULTS: dict[str, Any] = {
     "STARTABLE_TASKS": [],
     "CHAT_TASK": None,
     "INBOX_GET_ACTIONS": False,
+    "CHAT_HISTORY": 50,
+    "CHAT_MESSAGE_MAX_LENGTH": 4000,
+    "CHAT_SEND_RATE": 1.0,
+    "CHAT_SEND_BURST": 10,
+    "CHAT_TYPING_INTERVAL": 2.0,
 }
 
 
@@ -190,6 +195,30 @@ class Settings:
     def INBOX_GET_ACTIONS(self) -> bool:
         """django-notifications-hq's GET links that mark read or delete keep working."""
         return bool(self._get("INBOX_GET_ACTIONS"))
+
+    @property
+    def CHAT_HISTORY(self) -> int:
+        """How many of a room's latest messages a client gets when it joins."""
+        return int(self._get("CHAT_HISTORY"))
+
+    @property
+    def CHAT_MESSAGE_MAX_LENGTH(self) -> int:
+        return int(self._get("CHAT_MESSAGE_MAX_LENGTH"))
+
+    @property
+    def CHAT_SEND_RATE(self) -> float:
+        """Messages a user may send per second, on average (a token bucket)."""
+        return float(self._get("CHAT_SEND_RATE"))
+
+    @property
+    def CHAT_SEND_BURST(self) -> int:
+        return int(self._get("CHAT_SEND_BURST"))
+
+    @property
+    def CHAT_TYPING_INTERVAL(self) -> float:
+        """A user's typing indicator in a room goes out at most once per this many seconds;
+        clients let it expire after three of them."""
+        return float(self._get("CHAT_TYPING_INTERVAL"))
 
 
 app_settings = Settings()

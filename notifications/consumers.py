@@ -48,6 +48,7 @@ class Frame:
 
     client_id: str | None
     failed: bool = False
+    reply: dict[str, Any] | None = None
 
 
 _current_frame: ContextVar[Frame | None] = ContextVar("notifications_frame", default=None)
@@ -63,7 +64,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     """Streams events over a WebSocket. Subclass it and add `handle_<type>` methods for your
     own client frames (`{"type": "chat.send"}` calls `handle_chat_send(content)`); frame types
     registered by a stream kind go to that kind's handler. A frame with a `client_id` is
-    answered with `ack` once its handler returns without `send_error`."""
+    answered with `ack` once its handler returns without `send_error`; the fields of a dict a
+    kind's handler returns go into the `ack`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -203,7 +205,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         finally:
             _current_frame.reset(token)
             if client_id is not None and not frame.failed and kind not in PROTOCOL_FRAMES:
-                self.outbox.push_control(Control("ack", {"client_id": client_id}))
+                reply = frame.reply or {}
+                self.outbox.push_control(Control("ack", {**reply, "client_id": client_id}))
 
     def _within_rate(self, kind: str) -> bool:
         assert self.connection is not None
@@ -241,9 +244,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return
         assert self.connection is not None
         try:
-            await registered(self.connection, content)
+            reply = await registered(self.connection, content)
         except FrameRefused as refusal:
             await self.send_error(refusal.code, refusal.message, **refusal.fields)
+            return
+        frame = _current_frame.get()
+        if frame is not None and isinstance(reply, dict):
+            frame.reply = reply
 
     async def handle_subscribe(self, content: dict[str, Any]) -> None:
         assert self.connection is not None

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 Rule = Callable[[User, str], bool]
 Sweep = Callable[[list[str]], None]
-FrameHandler = Callable[["Connection", dict[str, Any]], Awaitable[None]]
+FrameHandler = Callable[["Connection", dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 ANY_NAME = rf"{NAME_PART}(?::{NAME_PART})*"
 
@@ -49,7 +49,8 @@ class StreamKind:
     stream (SSE responses close after one; finished streams answer 204). `retention_days`
     overrides `RETENTION_DAYS` for this kind. `coalesce` lists ephemeral event types of which
     a reader only needs the latest one still queued. `frame_handlers` maps WebSocket client frame
-    types (`"chat.send"`) to `async def handler(connection, frame)`. With
+    types (`"chat.send"`) to `async def handler(connection, frame)`, which may return a dict
+    of fields for the frame's `ack`. With
     `not_found_when_refused`, a reader who may not read a stream is told it does not exist (404),
     so its name leaks nothing. `sweep(names)` is called in each server process every
     RESYNC_INTERVAL with the names of this kind's streams it has readers for: the chance to end

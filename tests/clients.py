@@ -12,9 +12,13 @@ from typing import Any
 import httpx
 import websockets
 from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore
+from django.urls import path as route
 from httpx_sse import ServerSentEvent, aconnect_sse
+
+from notifications.routing import websocket_application
 
 CSRF = "a" * 32
 
@@ -277,3 +281,52 @@ class SseWatcher:
             finally:
                 self.ended = True
                 self._changed.set()
+
+
+class Socket:
+    """An in-process WebSocket (a Channels communicator on the app's routing) that splits
+    array frames and can answer pings."""
+
+    def __init__(self, communicator, answer_pings=True):
+        self.communicator = communicator
+        self.answer_pings = answer_pings
+        self.backlog = []
+
+    async def frame(self, timeout=3.0):
+        while not self.backlog:
+            text = await self.communicator.receive_from(timeout)
+            content = json.loads(text)
+            self.backlog.extend(content if isinstance(content, list) else [content])
+        frame = self.backlog.pop(0)
+        if frame["type"] == "ping" and self.answer_pings:
+            await self.send({"type": "pong", "id": frame["id"]})
+        return frame
+
+    async def next(self, *types, timeout=3.0):
+        while True:
+            frame = await self.frame(timeout)
+            if frame["type"] in types:
+                return frame
+
+    async def send(self, frame):
+        await self.communicator.send_to(text_data=json.dumps(frame))
+
+    async def closed_with(self, timeout=3.0):
+        while True:
+            message = await self.communicator.receive_output(timeout)
+            if message["type"] == "websocket.close":
+                return message.get("code")
+
+
+async def open_socket(
+    path="/ws/live/", session=None, origin="http://testserver", answer_pings=True, consumer=None
+):
+    headers = [(b"host", b"testserver")]
+    if origin:
+        headers.append((b"origin", origin.encode()))
+    if session:
+        headers.append((b"cookie", f"sessionid={session}".encode()))
+    routes = None if consumer is None else [route(path.lstrip("/"), consumer.as_asgi())]
+    communicator = WebsocketCommunicator(websocket_application(routes), path, headers=headers)
+    connected, code = await communicator.connect()
+    return connected, code, Socket(communicator, answer_pings)

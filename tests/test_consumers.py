@@ -2,82 +2,32 @@ import asyncio
 import json
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.models import Session
-from django.urls import path as route
 
 from notifications import hub
 from notifications.api import apublish
 from notifications.consumers import LiveConsumer
 from notifications.models import Room
-from notifications.routing import websocket_application
+from tests.clients import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Socket:
-    """A communicator that splits array frames and can answer pings."""
-
-    def __init__(self, communicator, answer_pings=True):
-        self.communicator = communicator
-        self.answer_pings = answer_pings
-        self.backlog = []
-
-    async def frame(self, timeout=3.0):
-        while not self.backlog:
-            text = await self.communicator.receive_from(timeout)
-            content = json.loads(text)
-            self.backlog.extend(content if isinstance(content, list) else [content])
-        frame = self.backlog.pop(0)
-        if frame["type"] == "ping" and self.answer_pings:
-            await self.send({"type": "pong", "id": frame["id"]})
-        return frame
-
-    async def next(self, *types, timeout=3.0):
-        while True:
-            frame = await self.frame(timeout)
-            if frame["type"] in types:
-                return frame
-
-    async def send(self, frame):
-        await self.communicator.send_to(text_data=json.dumps(frame))
-
-    async def closed_with(self, timeout=3.0):
-        while True:
-            message = await self.communicator.receive_output(timeout)
-            if message["type"] == "websocket.close":
-                return message.get("code")
-
-
-async def connect(
-    path="/ws/live/", session=None, origin="http://testserver", answer_pings=True, consumer=None
-):
-    headers = [(b"host", b"testserver")]
-    if origin:
-        headers.append((b"origin", origin.encode()))
-    if session:
-        headers.append((b"cookie", f"sessionid={session}".encode()))
-    routes = None if consumer is None else [route(path.lstrip("/"), consumer.as_asgi())]
-    communicator = WebsocketCommunicator(websocket_application(routes), path, headers=headers)
-    connected, code = await communicator.connect()
-    return connected, code, Socket(communicator, answer_pings)
-
-
 async def test_anonymous_connection_is_refused_before_accept():
-    connected, _, _ = await connect(path="/ws/live/?stream=broadcast")
+    connected, _, _ = await open_socket(path="/ws/live/?stream=broadcast")
     assert not connected
 
 
 async def test_foreign_origin_is_refused(make_user):
     _, session = await make_user("alice")
-    connected, _, _ = await connect(session=session, origin="http://evil.example")
+    connected, _, _ = await open_socket(session=session, origin="http://evil.example")
     assert not connected
 
 
 async def test_url_stream_the_user_may_not_read_refuses_the_handshake(make_user):
     _, session = await make_user("alice")
     bob, _ = await make_user("bob")
-    connected, _, _ = await connect(f"/ws/live/?stream=user:{bob.pk}", session=session)
+    connected, _, _ = await open_socket(f"/ws/live/?stream=user:{bob.pk}", session=session)
     assert not connected
 
 
@@ -86,7 +36,7 @@ async def test_welcome_then_replay_from_url_cursor_then_live(make_user):
     stream = f"user:{alice.pk}"
     for n in range(3):
         await apublish(stream, "note", {"n": n})
-    connected, _, socket = await connect(f"/ws/live/?stream={stream}&since=1", session=session)
+    connected, _, socket = await open_socket(f"/ws/live/?stream={stream}&since=1", session=session)
     assert connected
     welcome = await socket.frame()
     assert welcome["type"] == "welcome" and welcome["protocol"] == 1
@@ -101,7 +51,7 @@ async def test_welcome_then_replay_from_url_cursor_then_live(make_user):
 
 async def test_bad_frames_get_error_frames_and_the_connection_keeps_working(make_user):
     _, session = await make_user("alice")
-    connected, _, socket = await connect(session=session)
+    connected, _, socket = await open_socket(session=session)
     assert connected
     communicator = socket.communicator
     await communicator.send_to(text_data="{not json")
@@ -133,8 +83,8 @@ async def test_a_user_never_reads_another_users_or_a_private_rooms_stream(make_u
     _, bob_session = await make_user("bob")
     room = await Room.objects.acreate(slug="secret", name="Secret", is_private=True)
     await room.members.aadd(alice)
-    _, _, alice_socket = await connect(session=alice_session)
-    _, _, bob_socket = await connect(session=bob_session)
+    _, _, alice_socket = await open_socket(session=alice_session)
+    _, _, bob_socket = await open_socket(session=bob_session)
     for stream in (f"user:{alice.pk}", "room:secret"):
         await alice_socket.send({"type": "subscribe", "stream": stream, "since": 0})
         assert (await alice_socket.next("subscribed", "error"))["type"] == "subscribed"
@@ -160,7 +110,7 @@ async def test_a_user_never_reads_another_users_or_a_private_rooms_stream(make_u
 async def test_unanswered_heartbeat_closes_with_4408(make_user, settings):
     settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0.2, "HEARTBEAT_TIMEOUT": 0.3}
     _, session = await make_user("alice")
-    _, _, socket = await connect(session=session, answer_pings=False)
+    _, _, socket = await open_socket(session=session, answer_pings=False)
     assert (await socket.next("ping"))["id"] == 1
     assert await socket.closed_with() == 4408
 
@@ -168,7 +118,7 @@ async def test_unanswered_heartbeat_closes_with_4408(make_user, settings):
 async def test_answered_heartbeats_keep_the_connection(make_user, settings):
     settings.NOTIFICATIONS = {"HEARTBEAT_INTERVAL": 0.1, "HEARTBEAT_TIMEOUT": 0.2}
     _, session = await make_user("alice")
-    _, _, socket = await connect(session=session)
+    _, _, socket = await open_socket(session=session)
     pings = [await socket.next("ping") for _ in range(5)]
     assert [ping["id"] for ping in pings] == [1, 2, 3, 4, 5]
     await socket.send({"type": "subscribe", "stream": "broadcast"})
@@ -184,7 +134,7 @@ async def test_connections_opened_together_get_their_first_pings_spread_over_the
     clock = asyncio.get_running_loop().time
     sockets = []
     for _ in range(12):
-        sockets.append(((await connect(session=session))[2], clock()))
+        sockets.append(((await open_socket(session=session))[2], clock()))
 
     async def first_ping(socket, opened):
         await socket.next("ping", timeout=2.0)
@@ -214,7 +164,7 @@ async def test_sessions_are_revalidated_a_few_at_a_time_and_invalid_ones_closed(
 
     monkeypatch.setattr(hub, "ainvalid_credentials", recording)
     users = [await make_user(f"user{n}") for n in range(10)]
-    sockets = [(await connect(session=session))[2] for _, session in users]
+    sockets = [(await open_socket(session=session))[2] for _, session in users]
     await Session.objects.filter(session_key=users[3][1]).adelete()
     assert await sockets[3].closed_with(timeout=5.0) == 1008
     await asyncio.wait_for(all_checked.wait(), 5.0)
@@ -229,7 +179,9 @@ async def test_sessions_are_revalidated_a_few_at_a_time_and_invalid_ones_closed(
 async def test_reader_that_stops_reading_is_closed_with_4429(make_user, settings):
     settings.NOTIFICATIONS = {"MAX_UNACKED_BYTES": 2000, "MAX_BUFFERED_EVENTS": 20}
     _, session = await make_user("alice")
-    _, _, socket = await connect("/ws/live/?stream=broadcast", session=session, answer_pings=False)
+    _, _, socket = await open_socket(
+        "/ws/live/?stream=broadcast", session=session, answer_pings=False
+    )
     await socket.next("subscribed")
     for n in range(200):
         await apublish("broadcast", "bulk", {"n": n, "pad": "x" * 100})
@@ -239,7 +191,7 @@ async def test_reader_that_stops_reading_is_closed_with_4429(make_user, settings
 async def test_flow_control_delivers_everything_to_a_reader_that_keeps_up(make_user, settings):
     settings.NOTIFICATIONS = {"MAX_UNACKED_BYTES": 2000, "MAX_BUFFERED_EVENTS": 1000}
     _, session = await make_user("alice")
-    _, _, socket = await connect("/ws/live/?stream=broadcast", session=session)
+    _, _, socket = await open_socket("/ws/live/?stream=broadcast", session=session)
     await socket.next("subscribed")
 
     async def publish_all():
@@ -258,7 +210,7 @@ async def test_too_many_subscriptions_is_an_error(make_user, settings):
     _, session = await make_user("alice")
     await Room.objects.acreate(slug="a", name="A")
     await Room.objects.acreate(slug="b", name="B")
-    _, _, socket = await connect(session=session)
+    _, _, socket = await open_socket(session=session)
     for stream in ["room:a", "room:b", "broadcast"]:
         await socket.send({"type": "subscribe", "stream": stream})
     results = [await socket.next("subscribed", "error") for _ in range(3)]
@@ -287,7 +239,7 @@ class EchoConsumer(LiveConsumer):
 
 async def test_app_frames_with_a_client_id_are_acknowledged_or_refused(make_user):
     _, session = await make_user("alice")
-    connected, _, socket = await connect("/ws/echo/", session, consumer=EchoConsumer)
+    connected, _, socket = await open_socket("/ws/echo/", session, consumer=EchoConsumer)
     assert connected
     await socket.send({"type": "echo", "text": "hi", "client_id": "c-1"})
     assert await socket.next("ack", "error") == {"type": "ack", "client_id": "c-1"}
@@ -326,7 +278,7 @@ async def test_a_failing_subscribe_never_takes_another_frames_client_id(make_use
             SlowConsumer.release.set()
 
     monkeypatch.setattr("notifications.hub.Hub.read_history", unavailable)
-    connected, _, socket = await connect("/ws/slow/", session, consumer=SlowConsumer)
+    connected, _, socket = await open_socket("/ws/slow/", session, consumer=SlowConsumer)
     assert connected
     await socket.send({"type": "subscribe", "stream": "broadcast"})
     await socket.send({"type": "slow", "client_id": "mine"})
@@ -357,7 +309,7 @@ async def test_frame_types_a_stream_kind_registers_reach_its_handler(make_user):
     kinds.register(kinds.StreamKind("poll", frame_handlers={"poll.vote": handle_vote}))
     try:
         _, session = await make_user("alice")
-        _, _, socket = await connect(session=session)
+        _, _, socket = await open_socket(session=session)
         await socket.send({"type": "poll.vote", "choice": "yes", "client_id": "v1"})
         assert await socket.next("ack", "error") == {"type": "ack", "client_id": "v1"}
         await socket.send({"type": "poll.vote", "choice": "maybe", "client_id": "v2"})
