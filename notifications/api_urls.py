@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.renderers import JSONOpenAPIRenderer
 from rest_framework.schemas import get_schema_view
 
+from notifications.chat.viewsets import MemberViewSet, MessageViewSet, RoomViewSet
 from notifications.inbox.viewsets import NotificationViewSet
 from notifications.tasks.viewsets import TaskRunViewSet
 from notifications.viewsets import StreamEventViewSet, TokenAPIView
@@ -53,6 +54,41 @@ urlpatterns = [
         "notifications/<int:pk>/unread/",
         NotificationViewSet.as_view({"post": "unread"}),
         name="notification-unread",
+    ),
+    path(
+        "chat/rooms/",
+        RoomViewSet.as_view({"get": "list", "post": "create"}),
+        name="chat-room-list",
+    ),
+    path(
+        "chat/rooms/direct/",
+        RoomViewSet.as_view({"post": "direct"}),
+        name="chat-direct",
+    ),
+    path(
+        "chat/rooms/<slug:slug>/",
+        RoomViewSet.as_view({"get": "retrieve"}),
+        name="chat-room-detail",
+    ),
+    path(
+        "chat/rooms/<slug:slug>/read/",
+        RoomViewSet.as_view({"post": "read"}),
+        name="chat-room-read",
+    ),
+    path(
+        "chat/rooms/<slug:slug>/members/",
+        MemberViewSet.as_view({"get": "list"}),
+        name="chat-member-list",
+    ),
+    path(
+        "chat/rooms/<slug:slug>/messages/",
+        MessageViewSet.as_view({"get": "list", "post": "create"}),
+        name="chat-message-list",
+    ),
+    path(
+        "chat/rooms/<slug:slug>/messages/<int:pk>/",
+        MessageViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
+        name="chat-message-detail",
     ),
     path(
         "schema/",

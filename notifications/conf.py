@@ -44,6 +44,11 @@ DEFAULTS: dict[str, Any] = {
     "CHAT_SEND_RATE": 1.0,
     "CHAT_SEND_BURST": 10,
     "CHAT_TYPING_INTERVAL": 2.0,
+    "PRESENCE_TTL": 60.0,
+    "PRESENCE_REFRESH": 15.0,
+    "PRESENCE_SWEEP_INTERVAL": 5.0,
+    "PRESENCE_GRACE": 5.0,
+    "PRESENCE_REDIS_URL": None,
 }
 
 
@@ -219,6 +224,35 @@ class Settings:
         """A user's typing indicator in a room goes out at most once per this many seconds;
         clients let it expire after three of them."""
         return float(self._get("CHAT_TYPING_INTERVAL"))
+
+    @property
+    def PRESENCE_TTL(self) -> float:
+        """Seconds a connection's presence entry lives unless its process refreshes it: the
+        users of a process that died leave within PRESENCE_TTL + PRESENCE_SWEEP_INTERVAL."""
+        return float(self._get("PRESENCE_TTL"))
+
+    @property
+    def PRESENCE_REFRESH(self) -> float:
+        """How often each process renews the entries of all its connections (well below
+        PRESENCE_TTL)."""
+        return float(self._get("PRESENCE_REFRESH"))
+
+    @property
+    def PRESENCE_SWEEP_INTERVAL(self) -> float:
+        """How often each process turns expired entries into `presence.leave` events."""
+        return float(self._get("PRESENCE_SWEEP_INTERVAL"))
+
+    @property
+    def PRESENCE_GRACE(self) -> float:
+        """Seconds a closed connection still counts, so that a reload does not flap."""
+        return float(self._get("PRESENCE_GRACE"))
+
+    @property
+    def PRESENCE_REDIS_URL(self) -> str | None:
+        """Where presence lives; by default the first host of a channels-redis layer, and in
+        this process's memory without one."""
+        value = self._get("PRESENCE_REDIS_URL")
+        return None if value is None else str(value)
 
 
 app_settings = Settings()

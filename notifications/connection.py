@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable
 
+from notifications import kinds
 from notifications.auth import END_EVENT, Credential
 from notifications.hub import Hub, get_hub
 from notifications.streams import User
@@ -20,9 +25,11 @@ logger = logging.getLogger("notifications")
 class Connection:
     """Authorize -> outbox -> subscription -> start, for any transport. `on_ready` is called
     when the outbox has something to send, `on_end(reason)` when the server ends the
-    connection (logout, an expired session, a revoked account)."""
+    connection (logout, an expired session, a revoked account). `id` is unique across
+    processes and hosts."""
 
     __slots__ = (
+        "_entered",
         "_starting",
         "_watch",
         "_watching",
@@ -30,6 +37,7 @@ class Connection:
         "credential",
         "ended",
         "hub",
+        "id",
         "on_end",
         "outbox",
         "subscriptions",
@@ -46,6 +54,7 @@ class Connection:
         limit: int | None = None,
         hub: Hub | None = None,
     ) -> None:
+        self.id = f"{process_id()}:{next(_numbers)}"
         self.user = user
         self.credential = credential
         self.on_end = on_end
@@ -55,6 +64,7 @@ class Connection:
         self.ended: str | None = None
         self.closed = False
         self._starting: dict[str, asyncio.Task[None]] = {}
+        self._entered: dict[str, kinds.StreamKind] = {}
         self._watch: _SessionWatch | None = None
         self._watching: asyncio.Task[None] | None = None
 
@@ -102,6 +112,9 @@ class Connection:
         subscription = self.subscriptions.pop(stream, None)
         if subscription is not None:
             subscription.close()
+        kind = self._entered.pop(stream, None)
+        if kind is not None and kind.on_leave is not None:
+            self._call(kind.on_leave, stream)
 
     def end(self, reason: str) -> None:
         """Stop delivering at once, then let the transport close."""
@@ -132,6 +145,20 @@ class Connection:
             self.hub.leave(watch)
             raise
 
+    def _enter(self, stream: str) -> None:
+        kind = kinds.kind_of(stream)
+        if kind is None or (kind.on_enter is None and kind.on_leave is None):
+            return
+        self._entered[stream] = kind
+        if kind.on_enter is not None:
+            self._call(kind.on_enter, stream)
+
+    def _call(self, hook: kinds.ConnectionHook, stream: str) -> None:
+        try:
+            hook(self, stream)
+        except Exception:
+            logger.exception("A hook of %s failed.", stream)
+
     def _forget_watching(self, task: asyncio.Task[None]) -> None:
         if self._watching is task:
             self._watching = None
@@ -144,6 +171,8 @@ class Connection:
                 self.outbox.push_control(
                     Control("subscribed", {"stream": stream, "seq": subscription.cursor})
                 )
+            if not self.closed and self.subscriptions.get(stream) is subscription:
+                self._enter(stream)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -169,6 +198,20 @@ class Connection:
 
 def _nothing() -> None:
     pass
+
+
+_numbers = itertools.count(1)
+_process: tuple[int, str] | None = None
+
+
+def process_id() -> str:
+    """`<host>:<pid>:<random>`: this process, told apart from every other one (and from an
+    earlier process that had the same pid)."""
+    global _process
+    pid = os.getpid()
+    if _process is None or _process[0] != pid:
+        _process = (pid, f"{socket.gethostname()}:{pid}:{secrets.token_hex(4)}")
+    return _process[1]
 
 
 class _SessionWatch:

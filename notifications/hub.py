@@ -11,7 +11,7 @@ import random
 import time
 import weakref
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -106,6 +106,7 @@ class Hub:
         self._probe_sent_at: float | None = None
         self._probed = time.monotonic()
         self._stopped = False
+        self._closers: list[Callable[[], Awaitable[None]]] = []
         delivery.serve_on(loop)
 
     async def join(self, subscription: Reader) -> StreamState:
@@ -266,6 +267,38 @@ class Hub:
             "subscribers": sum(len(state.subscribers) for state in self.streams.values()),
             "connections": len(self.connections),
         }
+
+    def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        """Run `coroutine` as a task of the hub's: it is cancelled when the hub stops."""
+        return self._spawn(coroutine)
+
+    def at_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """`await closer()` when the hub closes gracefully (the server is stopping), after
+        its connections closed."""
+        self._closers.append(closer)
+
+    async def aclose(self) -> None:
+        """Close gracefully: close every connection (their streams' `on_leave` hooks run),
+        await the `at_close` callbacks and what they published, for at most
+        LAYER_SEND_TIMEOUT, then stop."""
+        if self._stopped:
+            return
+        for connection in list(self.connections):
+            connection.close()
+        closers, self._closers = self._closers, []
+        try:
+            async with asyncio.timeout(app_settings.LAYER_SEND_TIMEOUT):
+                results = await asyncio.gather(
+                    *(closer() for closer in closers), return_exceptions=True
+                )
+                for result in results:
+                    if isinstance(result, Exception):
+                        logger.warning("Closing the hub: a callback failed.", exc_info=result)
+                await delivery.aflush()
+        except TimeoutError:
+            logger.warning("Closing the hub took too long; stopping anyway.")
+        finally:
+            self._stop()
 
     def _ensure_started(self) -> None:
         if self._started is None:
@@ -682,6 +715,13 @@ def first_check(interval: float) -> float:
     """A connection's first revalidation comes at a random point of the second half of the
     interval, so connections opened together are checked a few at a time."""
     return interval * random.uniform(0.5, 1.0)
+
+
+async def aclose_hub() -> None:
+    """Close the running event loop's hub gracefully, if it has one (`Hub.aclose`)."""
+    hub = _hubs.get(asyncio.get_running_loop())
+    if hub is not None:
+        await hub.aclose()
 
 
 def get_hub() -> Hub:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 Rule = Callable[[User, str], bool]
 Sweep = Callable[[list[str]], None]
 FrameHandler = Callable[["Connection", dict[str, Any]], Awaitable[dict[str, Any] | None]]
+ConnectionHook = Callable[["Connection", str], None]
 
 ANY_NAME = rf"{NAME_PART}(?::{NAME_PART})*"
 
@@ -54,7 +55,10 @@ class StreamKind:
     `not_found_when_refused`, a reader who may not read a stream is told it does not exist (404),
     so its name leaks nothing. `sweep(names)` is called in each server process every
     RESYNC_INTERVAL with the names of this kind's streams it has readers for: the chance to end
-    streams whose producer is gone."""
+    streams whose producer is gone. `on_enter(connection, stream)` is called on the event loop
+    once a connection's subscription to one of this kind's streams is live (after authorization
+    and replay), `on_leave(connection, stream)` once it ends (unsubscribe, the connection
+    closing, the server stopping); both must return at once and never raise."""
 
     name: str
     can_read: Rule = nobody
@@ -66,6 +70,8 @@ class StreamKind:
     frame_handlers: Mapping[str, FrameHandler] = field(default_factory=dict)
     not_found_when_refused: bool = False
     sweep: Sweep | None = None
+    on_enter: ConnectionHook | None = None
+    on_leave: ConnectionHook | None = None
     description: str = ""
 
     def matches(self, key: str) -> bool:

@@ -9,7 +9,9 @@ for being slow come straight back as more reconnects); a protocol
 violation (invalid UTF-8, an oversized message) is answered with a close frame (1007, 1009)
 instead of a dropped TCP connection; and a client has HEARTBEAT_TIMEOUT seconds, not one, to
 read what was sent before a close frame (a slow reader still gets its 4429); and the server may
-close with 1008 (policy violation: the session ended). A text message on an open connection
+close with 1008 (policy violation: the session ended). On SIGTERM the process's hub closes
+gracefully before the reactor stops (`Hub.aclose`: connections leave their streams, chat
+presence removes this process's entries). A text message on an open connection
 without compression or fragmenting is framed here, in one step, and frames over plain TCP are
 written to the socket at once when nothing is waiting before them, as asyncio's transports do,
 instead of in the reactor's next pass.
@@ -17,6 +19,8 @@ instead of in the reactor's next pass.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import struct
 import sys
 from typing import Any
@@ -24,7 +28,9 @@ from typing import Any
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
-from twisted.internet import reactor, tcp
+from twisted.internet import defer, reactor, tcp
+
+logger = logging.getLogger("notifications")
 
 BACKLOG = 1024
 HANDSHAKE_TIMEOUT = 20
@@ -106,7 +112,20 @@ class LiveServer(Server):  # type: ignore[misc]
 
     def run(self) -> None:
         reactor.callWhenRunning(self.set_websocket_options)
+        reactor.addSystemEventTrigger("before", "shutdown", self.close_hub)  # type: ignore[arg-type]
         super().run()
+
+    def close_hub(self) -> defer.Deferred[None] | None:
+        """Before the reactor stops (SIGTERM, SIGINT), while its event loop still runs."""
+        loop = getattr(reactor, "_asyncioEventloop", None)
+        if "notifications.hub" not in sys.modules or loop is None or loop.is_closed():
+            return None
+        from notifications.hub import aclose_hub
+
+        closing = asyncio.ensure_future(aclose_hub(), loop=loop)
+        deferred: defer.Deferred[None] = defer.Deferred.fromFuture(closing)
+        deferred.addErrback(lambda failure: logger.warning("Closing the hub failed: %s", failure))
+        return deferred
 
     def set_websocket_options(self) -> None:
         self.ws_factory.protocol = LiveWebSocketProtocol

@@ -1,15 +1,21 @@
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.contrib.auth.views import LoginView
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
 
+from notifications.chat import api as chat
+from notifications.chat.models import Membership, Message, Room
+from notifications.conf import app_settings
 from notifications.history import recent_or_refused
+from notifications.log import read_heads
 from notifications.tasks import api, demo
 from notifications.tasks.models import TaskRun
 from project.demo_account import DEMO_ACCOUNTS
@@ -129,3 +135,65 @@ class CancelRunView(LoginRequiredMixin, View):
         if request.headers.get("Accept") == "application/json":
             return JsonResponse({"status": run.status})
         return redirect("task-run", run_id=run.pk)
+
+
+@dataclass(frozen=True)
+class RoomRow:
+    room: Room
+    unread: int
+    read_seq: int
+    head: int
+    latest: Message | None
+
+
+class ChatRoomsView(LoginRequiredMixin, TemplateView):
+    """The rooms the user may read, each with its unread count and latest message."""
+
+    template_name = "chat/rooms.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        latest = Message.objects.filter(room=OuterRef("pk"), deleted=False, seq__isnull=False)
+        marker = Membership.objects.filter(room=OuterRef("pk"), user_id=user.pk)
+        rooms = list(
+            chat.with_unread(chat.rooms_for(user), user)
+            .annotate(
+                latest_id=Subquery(latest.order_by("-seq").values("pk")[:1]),
+                read_seq=Subquery(marker.values("read_seq")[:1]),
+            )
+            .order_by("name")
+        )
+        ids = [room.latest_id for room in rooms if room.latest_id is not None]
+        messages = Message.objects.select_related("author").in_bulk(ids)
+        heads = read_heads([room.stream for room in rooms])
+        context["rooms"] = [
+            RoomRow(
+                room=room,
+                unread=room.unread,
+                read_seq=room.read_seq or 0,
+                head=heads.get(room.stream, 0),
+                latest=messages.get(room.latest_id),
+            )
+            for room in rooms
+        ]
+        context["cursors"] = {row.room.stream: row.head for row in context["rooms"]}
+        context["user_stream"] = f"user:{user.pk}"
+        return context
+
+
+class ChatRoomView(LoginRequiredMixin, TemplateView):
+    """One room: its history, live messages, who is here and who is typing; 404 unless the
+    user may read it."""
+
+    template_name = "chat/room.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        room = Room.objects.filter(slug=kwargs["slug"]).first()
+        if room is None or not chat.may_read(self.request.user, room):
+            raise Http404("No such room.")
+        context["room"] = room
+        context["typing_interval"] = app_settings.CHAT_TYPING_INTERVAL
+        context["max_length"] = app_settings.CHAT_MESSAGE_MAX_LENGTH
+        return context

@@ -285,18 +285,21 @@ class SseWatcher:
 
 class Socket:
     """An in-process WebSocket (a Channels communicator on the app's routing) that splits
-    array frames and can answer pings."""
+    array frames and can answer pings. Presence events (who is in a room) are left out unless
+    asked for: most tests do not care who else is there."""
 
-    def __init__(self, communicator, answer_pings=True):
+    def __init__(self, communicator, answer_pings=True, presence=False):
         self.communicator = communicator
         self.answer_pings = answer_pings
+        self.presence = presence
         self.backlog = []
 
     async def frame(self, timeout=3.0):
         while not self.backlog:
             text = await self.communicator.receive_from(timeout)
             content = json.loads(text)
-            self.backlog.extend(content if isinstance(content, list) else [content])
+            frames = content if isinstance(content, list) else [content]
+            self.backlog.extend(f for f in frames if self.presence or not _is_presence(f))
         frame = self.backlog.pop(0)
         if frame["type"] == "ping" and self.answer_pings:
             await self.send({"type": "pong", "id": frame["id"]})
@@ -318,8 +321,17 @@ class Socket:
                 return message.get("code")
 
 
+def _is_presence(frame):
+    return frame.get("type") == "event" and str(frame.get("event")).startswith("presence.")
+
+
 async def open_socket(
-    path="/ws/live/", session=None, origin="http://testserver", answer_pings=True, consumer=None
+    path="/ws/live/",
+    session=None,
+    origin="http://testserver",
+    answer_pings=True,
+    consumer=None,
+    presence=False,
 ):
     headers = [(b"host", b"testserver")]
     if origin:
@@ -329,4 +341,4 @@ async def open_socket(
     routes = None if consumer is None else [route(path.lstrip("/"), consumer.as_asgi())]
     communicator = WebsocketCommunicator(websocket_application(routes), path, headers=headers)
     connected, code = await communicator.connect()
-    return connected, code, Socket(communicator, answer_pings)
+    return connected, code, Socket(communicator, answer_pings, presence)

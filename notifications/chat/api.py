@@ -13,6 +13,7 @@ from django.db import IntegrityError, router, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.text import slugify
 
 from notifications.api import publish
 from notifications.chat.models import Membership, Message, Room
@@ -25,6 +26,7 @@ DELETED = "chat.deleted"
 READ = "chat.read"
 UNREAD = "chat.unread"
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
+DIRECT_SLUG = re.compile(r"dm-[0-9]+-[0-9]+")
 
 
 class ChatError(Exception):
@@ -43,11 +45,13 @@ class Posted:
 
 
 def may_read(user: Any, room: Room) -> bool:
+    """What the stream policy decides for `room:<slug>` (by default: public rooms, anyone
+    logged in; private rooms and direct conversations, their members)."""
+    from notifications.policy import get_policy
+
     if not getattr(user, "is_authenticated", False):
         return False
-    if not room.members_only:
-        return True
-    return Membership.objects.filter(room=room, user_id=user.pk).exists()
+    return get_policy().can_read(user, room.stream)
 
 
 def rooms_for(user: Any) -> QuerySet[Room]:
@@ -56,6 +60,68 @@ def rooms_for(user: Any) -> QuerySet[Room]:
         return Room.objects.none()
     public = Q(is_private=False) & ~Q(kind=Room.Kind.DIRECT)
     return Room.objects.filter(public | Q(memberships__user_id=user.pk)).distinct()
+
+
+def create_room(creator: Any, name: str, *, slug: str = "", is_private: bool = False) -> Room:
+    """A new room with `creator` as its owner. Its slug is `slug`, or one made from the name;
+    either gets `-2`, `-3`, … if taken (`direct`, and slugs of the `dm-<id>-<id>` shape, are
+    kept for the API's direct conversations)."""
+    base = slugify(slug or name)[:90] or "room"
+    using = router.db_for_write(Room)
+    for number in range(1, 1000):
+        candidate = base if number == 1 else f"{base}-{number}"
+        if (
+            DIRECT_SLUG.fullmatch(candidate)
+            or candidate == "direct"
+            or Room.objects.using(using).filter(slug=candidate).exists()
+        ):
+            continue
+        try:
+            with transaction.atomic(using=using):
+                room = Room.objects.using(using).create(
+                    slug=candidate, name=name, is_private=is_private, created_by=creator
+                )
+                Membership.objects.using(using).create(
+                    room=room, user=creator, role=Membership.Role.OWNER
+                )
+        except IntegrityError:
+            continue
+        return room
+    raise ChatError("invalid_room", "No free slug for this room; choose another one.")
+
+
+def start_direct(user: Any, other: Any) -> tuple[Room, bool]:
+    """The direct conversation between two users (one per pair, slug `dm-<low id>-<high id>`,
+    both members), and whether it was created now."""
+    if user.pk == other.pk:
+        raise ChatError("invalid_user", "A direct conversation is with another user.")
+    low, high = sorted([user, other], key=lambda person: person.pk)
+    slug = f"dm-{low.pk}-{high.pk}"
+    using = router.db_for_write(Room)
+    room = Room.objects.using(using).filter(slug=slug).first()
+    created = False
+    if room is None:
+        try:
+            with transaction.atomic(using=using):
+                room = Room.objects.using(using).create(
+                    slug=slug,
+                    name=f"{low.get_username()}, {high.get_username()}",
+                    kind=Room.Kind.DIRECT,
+                    created_by=user,
+                )
+            created = True
+        except IntegrityError:
+            room = Room.objects.using(using).get(slug=slug)
+    if room.kind != Room.Kind.DIRECT:
+        raise ChatError("invalid_room", f"The slug {slug!r} is taken by a room.")
+    for person in (low, high):
+        _join(room, person, using)
+    return room, created
+
+
+def members(room: Room) -> QuerySet[Membership]:
+    """The room's memberships with their users, in the order they joined."""
+    return Membership.objects.filter(room=room).select_related("user").order_by("joined_at", "pk")
 
 
 def post_message(room: Room, author: Any, body: Any, *, client_id: str | None = None) -> Posted:
@@ -74,7 +140,7 @@ def post_message(room: Room, author: Any, body: Any, *, client_id: str | None = 
             message = Message.objects.using(using).create(
                 room=room, author=author, body=text, client_id=client_id or ""
             )
-            event = publish(room.stream, MESSAGE, as_dict(message), using=using)
+            event = publish(room.stream, MESSAGE, _event_data(message), using=using)
             message.seq = event.seq
             Message.objects.using(using).filter(pk=message.pk).update(seq=event.seq)
             _join(room, author, using)
@@ -214,6 +280,13 @@ def as_dict(message: Message) -> dict[str, Any]:
     }
 
 
+def _event_data(message: Message) -> dict[str, Any]:
+    """The message as a `chat.message` event carries it: its seq is the event's own."""
+    data = as_dict(message)
+    del data["seq"]
+    return data
+
+
 def clean_body(body: Any) -> str:
     """The text as sent (never altered, never rendered as markup), if it is a message."""
     if not isinstance(body, str) or not body.strip():
@@ -267,15 +340,18 @@ __all__ = [
     "ChatError",
     "Posted",
     "as_dict",
+    "create_room",
     "delete_message",
     "edit_message",
     "history",
     "mark_read",
     "may_delete",
     "may_read",
+    "members",
     "post_message",
     "read_markers",
     "rooms_for",
+    "start_direct",
     "unread_in",
     "with_unread",
 ]

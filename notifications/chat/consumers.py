@@ -1,7 +1,8 @@
 """The chat's WebSocket frames, registered on the `room` stream kind:
 
-- `chat.join` `{room, limit?}`: a `chat.history` frame with the room's latest messages, then the
-  room's events from there (the connection is subscribed to `room:<slug>` after them);
+- `chat.join` `{room, limit?}`: a `chat.history` frame with the room's latest messages, read
+  markers and presence, then the room's events from there (the connection is subscribed to
+  `room:<slug>` after them);
 - `chat.send` `{room, body, client_id}`: acknowledged with the stored message's `id` and `seq`
   (a retried `client_id` is stored once, and answered alike);
 - `chat.edit` `{room, id, body}`, `chat.delete` `{room, id}`: your own messages;
@@ -13,17 +14,16 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from typing import Any
 
 from asgiref.sync import sync_to_async
 
 from notifications.api import apublish
-from notifications.chat import api
+from notifications.chat import api, presence
+from notifications.chat.limits import Recent, send_bucket
 from notifications.chat.models import Message, Room
 from notifications.conf import app_settings
 from notifications.connection import Connection, FrameRefused
-from notifications.limits import TokenBucket
 from notifications.policy import StreamNotFound
 from notifications.streams import InvalidStream
 from notifications.subscriptions import Forbidden, NotAuthenticated
@@ -31,27 +31,8 @@ from notifications.wire import Control
 
 TYPING = "chat.typing"
 HISTORY = "chat.history"
-REMEMBERED = 10_000
 
-
-class _Recent(OrderedDict[Any, Any]):
-    """The values of the last REMEMBERED keys used: per-user limits that cannot grow without
-    bound."""
-
-    def put(self, key: Any, value: Any) -> Any:
-        self.pop(key, None)
-        self[key] = value
-        while len(self) > REMEMBERED:
-            self.popitem(last=False)
-        return value
-
-    def get_or_add(self, key: Any, make: Any) -> Any:
-        value = self.get(key)
-        return self.put(key, make() if value is None else value)
-
-
-_send_buckets = _Recent()
-_typing_sent = _Recent()
+_typing_sent = Recent()
 
 
 async def join(connection: Connection, frame: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +41,7 @@ async def join(connection: Connection, frame: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 500:
         raise FrameRefused("invalid_frame", "limit must be an integer from 0 to 500.")
     snapshot = await sync_to_async(_snapshot)(room, connection.user, limit)
+    snapshot["presence"] = await presence.present(room.stream)
     connection.outbox.push_control(Control(HISTORY, snapshot))
     connection.subscribe(room.stream, snapshot["seq"])
     return {"room": room.slug, "seq": snapshot["seq"]}
@@ -67,10 +49,7 @@ async def join(connection: Connection, frame: dict[str, Any]) -> dict[str, Any]:
 
 async def send(connection: Connection, frame: dict[str, Any]) -> dict[str, Any]:
     room = await _room(connection, frame)
-    bucket = _send_buckets.get_or_add(
-        connection.user.pk,
-        lambda: TokenBucket(app_settings.CHAT_SEND_RATE, app_settings.CHAT_SEND_BURST),
-    )
+    bucket = send_bucket(connection.user.pk)
     if not bucket.take():
         raise FrameRefused(
             "rate_limited",

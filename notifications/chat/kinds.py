@@ -32,12 +32,26 @@ def _handler(frame_type: str) -> kinds.FrameHandler:
     return handle
 
 
+def _enter(connection: Connection, stream: str) -> None:
+    from notifications.chat import presence
+
+    presence.enter(connection, stream)
+
+
+def _leave(connection: Connection, stream: str) -> None:
+    from notifications.chat import presence
+
+    presence.leave(connection, stream)
+
+
 ROOM = kinds.StreamKind(
     "room",
     can_read=can_read_room,
     name_pattern=r"[-a-zA-Z0-9_]+",
     coalesce=frozenset({"chat.typing"}),
     frame_handlers={frame_type: _handler(frame_type) for frame_type in FRAME_TYPES},
+    on_enter=_enter,
+    on_leave=_leave,
     description="A chat room: `room:<slug>`, public or for its members.",
 )
 

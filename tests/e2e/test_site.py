@@ -61,10 +61,10 @@ async def test_a_regular_user_gets_403_for_the_console_and_sees_no_console_link(
     _, session = await make_user("bob")
     server = daphne()
     page = await open_page(server, session, "/")
-    assert await page.locator(".nav a").all_inner_texts() == ["Home", "Inbox", "Tasks"]
+    assert await page.locator(".nav a").all_inner_texts() == ["Home", "Inbox", "Chat", "Tasks"]
     response = await page.goto(server.http + "/console/")
     assert response.status == 403
-    assert await page.locator(".nav a").all_inner_texts() == ["Home", "Inbox", "Tasks"]
+    assert await page.locator(".nav a").all_inner_texts() == ["Home", "Inbox", "Chat", "Tasks"]
     assert await page.locator('a[href="/console/"]').count() == 0
 
 
@@ -75,6 +75,7 @@ async def test_staff_see_the_console_and_admin_links(daphne, make_user, redis_la
     assert await page.locator(".nav a").all_inner_texts() == [
         "Home",
         "Inbox",
+        "Chat",
         "Tasks",
         "Live console",
         "Admin",
