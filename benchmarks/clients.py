@@ -196,12 +196,23 @@ class WebSocketProtocol(RequestProtocol):
     "tutorial" ({"message": data}), "raw" (frames like ours, which its sender writes, read
     the same way; it has no subscription to wait for), "raw-bare" (the data itself) or
     "inbox" (our app's frames, where the event that counts is `notification.created` and
-    the sender's data is the notification's `data`; any other event counts as foreign)."""
+    the sender's data is the notification's `data`; any other event counts as foreign) or
+    "chat" (our app's frames; on `welcome` it sends `hello`, the `chat.join` frame, unless
+    it is resuming; the event that counts is `chat.message`, see `_on_text_chat`)."""
 
-    def __init__(self, receiver: Receiver, kind: str, request: bytes) -> None:
+    def __init__(
+        self,
+        receiver: Receiver,
+        kind: str,
+        request: bytes,
+        hello: str | None = None,
+        seq_base: int = 0,
+    ) -> None:
         self.receiver = receiver
         self.kind = kind
         self.request = request
+        self.hello = hello
+        self.seq_base = seq_base
         self.buffer = bytearray()
         self.open = False
         self.closed = False
@@ -215,6 +226,8 @@ class WebSocketProtocol(RequestProtocol):
             self.on_text = self._on_text_bare
         elif kind == "inbox":
             self.on_text = self._on_text_inbox
+        elif kind == "chat":
+            self.on_text = self._on_text_chat
         else:
             self.on_text = self._on_text_ours
 
@@ -236,7 +249,7 @@ class WebSocketProtocol(RequestProtocol):
                 self.abort()
                 return
             self.open = True
-            if self.kind not in ("ours", "inbox"):
+            if self.kind not in ("ours", "inbox", "chat"):
                 self.receiver.set_ready()
         self._parse()
 
@@ -348,7 +361,11 @@ class WebSocketProtocol(RequestProtocol):
             self.receiver.cursor = message.get("seq")
         elif kind == "error":
             self.receiver.stats.errors[str(message.get("code"))] += 1
-        elif kind not in ("welcome", "pong", "unsubscribed"):
+        elif kind == "welcome" and self.hello is not None:
+            receiver = self.receiver
+            if receiver.cursor is None and receiver.last_seq is None:
+                self.send_text(self.hello)
+        elif kind not in ("welcome", "pong", "unsubscribed", "chat.history"):
             self.receiver.stats.errors[f"unexpected {kind}"] += 1
 
     def _on_text_inbox(self, payload: bytes | bytearray, now: float) -> None:
@@ -366,6 +383,36 @@ class WebSocketProtocol(RequestProtocol):
                 self.receiver.last_seq = message["seq"]
                 self.receiver.record(message["data"]["notification"].get("data"), now, None)
             else:
+                self.receiver.stats.foreign += 1
+
+    def _on_text_chat(self, payload: bytes | bytearray, now: float) -> None:
+        """A `chat.message` counts as event `seq - seq_base - 1` (one room, fresh for the
+        run, so its messages are seq_base + 1, + 2, ...); its body is `<token> <send time>`
+        and a `seq` in its data, if any, must be the event's. Presence events are skipped."""
+        content = loads(payload)
+        counted = False
+        for message in content if type(content) is list else (content,):
+            kind = message.get("type")
+            if kind != "event":
+                self._on_control(kind, message)
+                continue
+            event = message.get("event")
+            if event == "chat.message":
+                if not counted:
+                    self.receiver.stats.frames += 1
+                    counted = True
+                seq = message["seq"]
+                data = message["data"]
+                token, _, sent = str(data.get("body", "")).partition(" ")
+                if data.get("seq", seq) not in (None, seq):
+                    self.receiver.stats.errors["data seq differs from event seq"] += 1
+                try:
+                    record = {"r": token, "i": seq - self.seq_base - 1, "t": float(sent)}
+                except ValueError:
+                    self.receiver.stats.foreign += 1
+                    continue
+                self.receiver.record(record, now, seq)
+            elif not event.startswith("presence."):
                 self.receiver.stats.foreign += 1
 
     def _on_text_tutorial(self, payload: bytes | bytearray, now: float) -> None:

@@ -18,6 +18,12 @@ MODE
                (`notifier.py --wait`); latency of each delivery is the receiver's clock minus
                the moment notify() was called, and each user must get its
                `notification.created` exactly once.
+  chat         N members (one user each, `--session`) join one public room nobody used
+               (`--room`) with `chat.join`, spread over the servers; then one sender process
+               (`senders.py chat`) sends `chat.send` frames from `--sender-sessions` users at
+               `--rate` messages/s in total for `--seconds`; latency of each delivery is the
+               member's clock minus the send time in the message's body; each member must get
+               every message once, in seq order, and every send its ack.
 
 TARGET
   ours      our app's WebSocket endpoint, `/ws/live/?stream=broadcast`; sender: apublish.
@@ -25,7 +31,8 @@ TARGET
   raw       `raw_server.py`; sender: a WebSocket client whose messages are broadcast, each
             event framed as our app frames it.
   raw-bare  the same, each event sent as its bare data (`{"r", "i", "t"}`).
-  (sse mode always reads our app's SSE endpoint, inbox mode our app's WebSocket endpoint.)
+  (sse mode always reads our app's SSE endpoint, inbox and chat modes our app's WebSocket
+  endpoint.)
 
 Every receiver checks it got every event exactly once and in order (by the `i` in the data, and
 for our app by `seq` too) and the tool reports lost / duplicated / out-of-order counts. Latency
@@ -77,6 +84,7 @@ TARGET_PATHS = {
     "raw-bare": ("/", None),
     "sse": ("/live/events/{stream}/?since={since}", "/live/events/{stream}/?since={since}"),
     "inbox": ("/ws/live/?stream={stream}", "/ws/live/?stream={stream}&since={since}"),
+    "chat": ("/ws/live/", "/ws/live/?stream={stream}&since={since}"),
 }
 
 
@@ -284,7 +292,14 @@ class Worker:
                 factory: Any = functools.partial(SseProtocol, receiver, request)
             else:
                 request = websocket_request(host, port, path, headers)
-                factory = functools.partial(WebSocketProtocol, receiver, kind, request)
+                factory = functools.partial(
+                    WebSocketProtocol,
+                    receiver,
+                    kind,
+                    request,
+                    config.get("hello"),
+                    config.get("seq_base", 0),
+                )
 
             try:
                 async with asyncio.timeout(config["connect_timeout"]):
@@ -450,6 +465,11 @@ class Sender:
         if target == "inbox":
             args = [sys.executable, "-m", "benchmarks.notifier", "--wait", "--token", token]
             args += ["--count", str(events)]
+        elif target == "chat":
+            args = [sys.executable, "-m", "benchmarks.senders", "chat", "--events", str(events)]
+            args += ["--interval", str(interval), "--token", token, "--room", options["room"]]
+            args += ["--ports", ",".join(map(str, options["ports"]))]
+            args += ["--sessions", ",".join(options["sessions"])]
         else:
             args = [sys.executable, "-m", "benchmarks.senders", target, "--events", str(events)]
             args += ["--interval", str(interval), "--token", token]
@@ -597,12 +617,15 @@ def run_load(
     burst_interval: float = 0.0,
     on_go: Any = None,
     on_done: Any = None,
+    senders: list[str] | None = None,
+    rate: float = 100.0,
+    seconds: float = 20.0,
 ) -> dict[str, Any]:
     """Run one measurement and return its numbers (see the module docstring). `ports`: the
     receivers are spread over these servers round-robin (`port` alone by default), as they
     are over `streams` and `sessions`, so with as many of each as receivers, receiver i reads
     `streams[i]` as the user of `sessions[i]`."""
-    if mode in ("sse", "inbox"):
+    if mode in ("sse", "inbox", "chat"):
         target = mode
     kind = target
     token = uuid.uuid4().hex[:12]
@@ -617,6 +640,11 @@ def run_load(
     }
 
     names = streams or [stream]
+    join_frame = seq_base = None
+    if mode == "chat":
+        names = [f"room:{room}"]
+        join_frame = json.dumps({"type": "chat.join", "room": room, "limit": 0})
+        seq_base = 0
 
     def config(count: int, paths: list[str], expected: int) -> dict[str, Any]:
         return {
@@ -637,6 +665,8 @@ def run_load(
             "concurrency": concurrency,
             "connect_timeout": connect_timeout,
             "idle_timeout": idle_timeout,
+            "hello": join_frame,
+            "seq_base": seq_base,
         }
 
     def open_receivers(count: int, expected: int, since: int | None) -> Receivers:
@@ -696,6 +726,27 @@ def run_load(
             receivers=receivers,
             token=token,
             env=env,
+            server_pids=server_pids or ([server_pid] if server_pid else []),
+            redis_pid=redis_pid,
+            idle_wait=idle_wait,
+            idle_timeout=idle_timeout,
+            on_go=on_go,
+            on_done=on_done,
+        )
+
+    if mode == "chat":
+        assert senders, "chat needs the senders' session keys"
+        return run_chat(
+            result,
+            open_receivers=open_receivers,
+            receivers=receivers,
+            token=token,
+            env=env,
+            room=room,
+            senders=senders,
+            ports=ports or [port],
+            rate=rate,
+            seconds=seconds,
             server_pids=server_pids or ([server_pid] if server_pid else []),
             redis_pid=redis_pid,
             idle_wait=idle_wait,
@@ -885,6 +936,134 @@ def run_inbox(
     return result
 
 
+def run_chat(
+    result: dict[str, Any],
+    *,
+    open_receivers: Any,
+    receivers: int,
+    token: str,
+    env: dict[str, str] | None,
+    room: str,
+    senders: list[str],
+    ports: list[int],
+    rate: float,
+    seconds: float,
+    server_pids: list[int],
+    redis_pid: int | None,
+    idle_wait: float,
+    idle_timeout: float,
+    on_go: Any,
+    on_done: Any,
+) -> dict[str, Any]:
+    """The `chat` mode of `run_load`: N members join one fresh room (`chat.join`, each its own
+    user, spread over `ports`), then len(`senders`) sender connections (their own users, spread
+    alike) send `chat.send` frames at `rate` messages/s in total for `seconds`; each member
+    expects every message once, in seq order."""
+    assert server_pids, "chat needs the servers' pids"
+    count = len(senders)
+    per_sender = max(1, round(rate / count * seconds))
+    events = per_sender * count
+    sender = Sender(
+        "chat",
+        per_sender,
+        1 / rate,
+        token,
+        env=env,
+        room=room,
+        ports=ports,
+        sessions=senders,
+    )
+    group: Receivers | None = None
+    try:
+        hello = sender.read(120)
+        if hello.get("head"):
+            raise RuntimeError(f"room {room!r} is not fresh: its stream is at {hello['head']}")
+        group = open_receivers(receivers, events, None)
+        rss = [rss_kb(pid) for pid in server_pids]
+        time.sleep(idle_wait)  # the members' presence.join events drain
+        if on_go is not None:
+            on_go()
+        cpu_servers = [cpu_seconds(pid) for pid in server_pids]
+        cpu_redis = cpu_seconds(redis_pid)
+        cpu_postgres = cpu_seconds_of("postgres")
+        cpu_machine = machine_cpu()
+        clock = time.time()
+        group.send("go")
+        sender.tell("go")
+        sent = sender.read(seconds * 3 + 120)
+        group.send("sender_done")
+        reports = group.collect("done", idle_timeout + 600)
+        elapsed = time.time() - clock
+        if on_done is not None:
+            on_done()
+        server_cpu = [
+            cpu_seconds(pid) - cpu for pid, cpu in zip(server_pids, cpu_servers, strict=True)
+        ]
+        redis_cpu = cpu_seconds(redis_pid) - cpu_redis
+        postgres_cpu = cpu_seconds_of("postgres") - cpu_postgres
+        busy, total = machine_cpu()
+        machine_busy_pct = 100 * (busy - cpu_machine[0]) / max(1e-9, total - cpu_machine[1])
+        rss_end = [rss_kb(pid) for pid in server_pids]
+    finally:
+        if group is not None:
+            group.close()
+        sender.close()
+    result.update(summarize_latency(reports, receivers))
+    merged = merge(reports)
+    result.update(merged)
+    acked = sent["acked"]
+    expected = receivers * acked
+    connect = result["connect"][-1]
+    result.update(
+        room=room,
+        senders=count,
+        rate=rate,
+        send_seconds_planned=seconds,
+        events=events,
+        sent=sent["sent"],
+        acked=acked,
+        send_errors=sent["errors"],
+        ack_duplicates=sent["duplicates"],
+        ack_seq_problems=sent["seq_problems"],
+        expected=expected,
+        lost=expected - merged["got"],
+        first_send=sent["first_send"],
+        send_seconds=sent["last_send"] - sent["first_send"],
+        achieved_rate=(sent["sent"] - 1) / (sent["last_send"] - sent["first_send"])
+        if sent["last_send"] > sent["first_send"]
+        else None,
+        ack_latency_p50_ms=sent["ack_p50_ms"],
+        ack_latency_p99_ms=sent["ack_p99_ms"],
+        ack_latency_max_ms=sent["ack_max_ms"],
+        first_seq=sent["first_seq"],
+        last_seq=sent["last_seq"],
+        seq_offset_mismatches=sum(
+            number for value, number in merged["seq_offsets"].items() if value != "1"
+        ),
+        sender_cpu_s=sent["cpu"],
+        connected=connect["connected"],
+        connect_seconds=connect["seconds"],
+        server_pids=server_pids,
+        rss_idle_kb=rss,
+        rss_end_kb=rss_end,
+        server_cpu_s=server_cpu,
+        server_cpu_pct=[100 * cpu / elapsed for cpu in server_cpu],
+        redis_cpu_s=redis_cpu,
+        redis_cpu_pct=100 * redis_cpu / elapsed,
+        postgres_cpu_s=postgres_cpu,
+        postgres_cpu_pct=100 * postgres_cpu / elapsed,
+        machine_busy_pct=machine_busy_pct,
+        window_s=elapsed,
+        receiver_cpu_pct=100 * merged["receiver_cpu_s"] / elapsed,
+        sender_cpu_pct=100 * sent["cpu"] / elapsed,
+    )
+    if merged["frames"]:
+        result["events_per_frame"] = merged["got"] / merged["frames"]
+    if merged["last_delivery"]:
+        result["seconds"] = merged["last_delivery"] - sent["first_send"]
+    return result
+
+
 def describe(result: dict[str, Any]) -> str:
     keys = [
         "mode",
@@ -922,7 +1101,7 @@ def main() -> None:
         description=__doc__.split("\n\n")[0],
         epilog="See benchmarks/README.md.",
     )
-    parser.add_argument("mode", choices=["burst", "light", "idle-memory", "sse", "inbox"])
+    parser.add_argument("mode", choices=["burst", "light", "idle-memory", "sse", "inbox", "chat"])
     parser.add_argument("--target", choices=list(TARGET_PATHS), default="ours")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
@@ -945,6 +1124,13 @@ def main() -> None:
         help="inbox: a file of `<user pk> <session key>` lines (`benchmarks.session --first N`); "
         "receiver i reads user:<pk i> with session i",
     )
+    parser.add_argument(
+        "--sender-sessions",
+        help="chat: the senders' sessionid cookies, comma-separated (one sender each)",
+    )
+    parser.add_argument("--room", default="bench", help="chat: a public room nobody used yet")
+    parser.add_argument("--rate", type=float, default=100.0, help="chat: messages/s in total")
+    parser.add_argument("--seconds", type=float, default=20.0, help="chat: seconds of sending")
     parser.add_argument("--server-pid", type=int, help="default: whoever listens on --port")
     parser.add_argument("--redis-pid", type=int)
     parser.add_argument("--idle-wait", type=float, default=5.0)
@@ -952,6 +1138,8 @@ def main() -> None:
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args()
     target = "ours" if args.mode == "sse" else args.target
+    if args.mode == "chat" and not args.sender_sessions:
+        parser.error("chat needs --sender-sessions (and --session: one per member)")
     sessions = args.session.split(",") if args.session else None
     streams = None
     if args.mode == "inbox":
@@ -987,6 +1175,10 @@ def main() -> None:
         redis_pid=args.redis_pid,
         idle_wait=args.idle_wait,
         idle_timeout=args.idle_timeout,
+        room=args.room,
+        senders=args.sender_sessions.split(",") if args.sender_sessions else None,
+        rate=args.rate,
+        seconds=args.seconds,
     )
     print(describe(result))
     if args.json:

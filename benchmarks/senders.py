@@ -13,6 +13,13 @@ TARGET is
   (`{"type": "event", "stream": ..., "seq": ..., "event": ..., "data": data, "at": ...}`), so
   both servers' receivers read the same bytes;
 - `raw-bare`: the same, each event sent as its bare `data`.
+- `chat`: one WebSocket per `--sessions` key (each a different logged-in user), spread over
+  `--ports` round-robin, each sending `--events` `chat.send` frames to `--room`; sender j of
+  S sends its k-th message at `(k * S + j) * interval` seconds after `go`, so the S senders
+  together send one message every `--interval` seconds. Each frame's `client_id` is
+  `<token>-<j>-<k>` and its body `<token> <time.time() when sent>` (the members' latency is
+  their clock minus that). It reports the acks: their latency (ack received - sent), the seqs
+  they carry (each once, consecutive over all senders), duplicates, and error frames by code.
 
 With `--streams S1,S2,...` (ours) every event goes to each of those streams (public rooms are
 created for `room:` streams): `--publish single` makes one `apublish` per stream, `--publish
@@ -32,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import json
 import os
@@ -158,9 +166,129 @@ async def run_raw(args: argparse.Namespace) -> None:
         await read_line()
 
 
+async def run_chat(args: argparse.Namespace) -> None:
+    from websockets.asyncio.client import connect
+
+    ports = [int(port) for port in args.ports.split(",")]
+    sessions = args.sessions.split(",")
+    count = len(sessions)
+    sockets = []
+    for index, session in enumerate(sessions):
+        port = ports[index % len(ports)]
+        websocket = await connect(
+            f"ws://127.0.0.1:{port}/ws/live/",
+            additional_headers={"Cookie": f"sessionid={session}"},
+            origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
+            compression=None,
+            max_size=None,
+        )
+        welcome = json.loads(await websocket.recv())
+        assert welcome.get("type") == "welcome", welcome
+        sockets.append(websocket)
+    head = await head_of(f"room:{args.room}")
+    emit({"ready": True, "head": head, "pid": os.getpid()})
+    if (await read_line()).strip() != "go":
+        return
+    pending: dict[str, float] = {}
+    ack_latencies: list[float] = []
+    seqs: list[int] = []
+    errors: dict[str, int] = {}
+    duplicates = 0
+    done = asyncio.Event()
+    total = count * args.events
+
+    async def read(websocket: Any) -> None:
+        nonlocal duplicates
+        async for text in websocket:
+            now = time.time()
+            content = json.loads(text)
+            for message in content if isinstance(content, list) else [content]:
+                kind = message.get("type")
+                if kind == "ping":
+                    await websocket.send(json.dumps({"type": "pong", "id": message["id"]}))
+                elif kind == "ack":
+                    sent = pending.pop(message.get("client_id"), None)
+                    if sent is not None:
+                        ack_latencies.append(now - sent)
+                        seqs.append(message["seq"])
+                        duplicates += bool(message.get("duplicate"))
+                elif kind == "error":
+                    code = str(message.get("code"))
+                    errors[code] = errors.get(code, 0) + 1
+                    pending.pop(message.get("client_id"), None)
+                if len(ack_latencies) + sum(errors.values()) >= total:
+                    done.set()
+
+    async def send(index: int, websocket: Any) -> None:
+        for number in range(args.events):
+            await pace(started, number * count + index, args.interval)
+            client_id = f"{args.token}-{index}-{number}"
+            sent = time.time()
+            pending[client_id] = sent
+            frame = {"type": "chat.send", "room": args.room, "client_id": client_id}
+            await websocket.send(json.dumps({**frame, "body": f"{args.token} {sent!r}"}))
+
+    readers = [asyncio.create_task(read(websocket)) for websocket in sockets]
+    cpu = time.process_time()
+    started = time.monotonic()
+    first_send = time.time()
+    await asyncio.gather(*(send(index, websocket) for index, websocket in enumerate(sockets)))
+    last_send = time.time()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), 60)
+    cpu = time.process_time() - cpu
+    for task in readers:
+        task.cancel()
+    ordered = sorted(seqs)
+    latencies = sorted(ack_latencies)
+
+    def ms(fraction: float) -> float | None:
+        if not latencies:
+            return None
+        return 1000 * latencies[min(len(latencies) - 1, round(fraction * (len(latencies) - 1)))]
+
+    emit(
+        {
+            "first_send": first_send,
+            "last_send": last_send,
+            "sent": total,
+            "acked": len(seqs),
+            "unanswered": len(pending),
+            "errors": errors,
+            "duplicates": duplicates,
+            # Acked seqs must be head + 1 .. head + acked, each once.
+            "seq_problems": sum(
+                1 for offset, seq in enumerate(ordered, start=head + 1) if seq != offset
+            ),
+            "first_seq": ordered[0] if ordered else None,
+            "last_seq": ordered[-1] if ordered else None,
+            "ack_p50_ms": ms(0.5),
+            "ack_p99_ms": ms(0.99),
+            "ack_max_ms": ms(1.0),
+            "cpu": cpu,
+        }
+    )
+    await read_line()
+    for websocket in sockets:
+        await websocket.close()
+
+
+async def head_of(stream: str) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    import django
+
+    django.setup()
+    from asgiref.sync import sync_to_async
+
+    from notifications.log import read_heads
+
+    heads = await sync_to_async(read_heads)([stream])
+    return int(heads.get(stream, 0))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("target", choices=["ours", "tutorial", "raw", "raw-bare"])
+    parser.add_argument("target", choices=["ours", "tutorial", "raw", "raw-bare", "chat"])
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--interval", type=float, default=0.0)
     parser.add_argument("--token", required=True)
@@ -176,7 +304,12 @@ def main() -> None:
     )
     parser.add_argument("--room", default="bench")
     parser.add_argument("--url", help="raw: the server's ws:// URL")
+    parser.add_argument("--ports", help="chat: the servers' ports, comma-separated")
+    parser.add_argument("--sessions", help="chat: one sessionid per sender, comma-separated")
     args = parser.parse_args()
+    if args.target == "chat":
+        asyncio.run(run_chat(args))
+        return
     raw = args.target.startswith("raw")
     asyncio.run(run_raw(args) if raw else run_django(args))
 

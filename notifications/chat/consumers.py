@@ -43,6 +43,7 @@ async def join(connection: Connection, frame: dict[str, Any]) -> dict[str, Any]:
     snapshot = await sync_to_async(_snapshot)(room, connection.user, limit)
     snapshot["presence"] = await presence.present(room.stream)
     connection.outbox.push_control(Control(HISTORY, snapshot))
+    presence.joined(connection, room.stream)
     connection.subscribe(room.stream, snapshot["seq"])
     return {"room": room.slug, "seq": snapshot["seq"]}
 

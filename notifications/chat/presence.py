@@ -1,11 +1,12 @@
-"""Who is in a room now. A connection is in a room while it is subscribed to `room:<slug>` (by
-`subscribe` or `chat.join`); the room's readers get `presence.join` when a user's first
+"""Who is in a room now. A connection is in a room once it has sent `chat.join` for it, while
+it is subscribed to `room:<slug>` (a page that only watches a room, such as a list of rooms,
+is not in it); the room's readers get `presence.join` when a user's first
 connection comes (counted over every process) and `presence.leave` when their last one goes.
 Both are ephemeral events with `{"user": {"id", "name"}}`.
 
 Each process keeps its entries alive (PRESENCE_REFRESH), sweeps expired ones of any process
 (PRESENCE_SWEEP_INTERVAL) and, when it stops gracefully, removes its own. A closed connection
-still counts for PRESENCE_GRACE seconds, so a reload does not flap. See docs/chat-presence.md.
+still counts for PRESENCE_GRACE seconds, so a reload does not flap. See docs/chat.md.
 """
 
 from __future__ import annotations
@@ -197,13 +198,24 @@ def tracker_for(hub: Hub) -> Tracker:
     return tracker
 
 
+_joined: set[Key] = set()
+
+
+def joined(connection: Connection, stream: str) -> None:
+    """`connection` joined the room (`chat.join`): from its subscription on, it is in it."""
+    _joined.add((stream, connection.id))
+
+
 def enter(connection: Connection, stream: str) -> None:
     """The `on_enter` hook of the `room` kind."""
-    tracker_for(connection.hub).enter(connection, stream)
+    if (stream, connection.id) in _joined:
+        tracker_for(connection.hub).enter(connection, stream)
 
 
 def leave(connection: Connection, stream: str) -> None:
     """The `on_leave` hook of the `room` kind."""
+    if connection.closed:
+        _joined.discard((stream, connection.id))
     tracker = _trackers.get(connection.hub)
     if tracker is not None:
         tracker.leave(connection, stream)

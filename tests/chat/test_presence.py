@@ -27,8 +27,7 @@ LOBBY = "room:lobby"
 def backend(request, settings):
     """Presence in this process's memory, or in the private Redis (with the Redis layer)."""
     MEMORY.clear()
-    if request.param == "redis":
-        request.getfixturevalue("redis_layer")
+    request.getfixturevalue("redis_layer" if request.param == "redis" else "memory_layer")
     settings.NOTIFICATIONS = {"PRESENCE_GRACE": 1.0, "PRESENCE_SWEEP_INTERVAL": 0.2}
     yield request.param
     MEMORY.clear()
@@ -42,7 +41,7 @@ async def lobby():
 async def tab(session, room="lobby"):
     connected, _, socket = await open_socket(session=session, presence=True)
     assert connected
-    await socket.send({"type": "subscribe", "stream": f"room:{room}"})
+    await socket.send({"type": "chat.join", "room": room})
     assert (await socket.next("subscribed"))["stream"] == f"room:{room}"
     return socket
 
@@ -82,6 +81,20 @@ async def test_tabs_of_one_user_give_one_join_and_one_leave(backend, lobby, make
     assert await presence.acounts(LOBBY) == {"users": 1, "connections": 1}
     assert await presence.asnapshot(LOBBY) == [
         {"id": watcher_user.pk, "name": "watcher", "connections": 1}
+    ]
+
+
+async def test_a_page_that_only_watches_a_room_is_not_in_it(backend, lobby, make_user):
+    _, watcher_session = await make_user("watcher")
+    alice_user, alice_session = await make_user("alice")
+    connected, _, reader = await open_socket(session=watcher_session, presence=True)
+    assert connected
+    await reader.send({"type": "subscribe", "stream": LOBBY})
+    await reader.next("subscribed")
+    await tab(alice_session)
+    assert await change(reader) == ("presence.join", "alice")
+    assert await presence.asnapshot(LOBBY) == [
+        {"id": alice_user.pk, "name": "alice", "connections": 1}
     ]
 
 
@@ -183,9 +196,8 @@ async def test_the_users_of_a_killed_process_leave_once_and_only_they(
     survivor, doomed = daphne("survivor", **env), daphne("doomed", **env)
 
     async def open_tab(server, name):
-        client = await WebSocketClient.connect(
-            server.ws, f"/ws/live/?stream={LOBBY}", session=users[name][1]
-        )
+        client = await WebSocketClient.connect(server.ws, session=users[name][1])
+        await client.send({"type": "chat.join", "room": "lobby"})
         await client.next("subscribed")
         return client
 
@@ -257,7 +269,8 @@ async def test_a_process_stopped_gracefully_removes_its_entries_at_once(
         one.ws, f"/ws/live/?stream={LOBBY}", session=watcher_session
     )
     await watcher.next("subscribed")
-    bob = await WebSocketClient.connect(two.ws, f"/ws/live/?stream={LOBBY}", session=bob_session)
+    bob = await WebSocketClient.connect(two.ws, session=bob_session)
+    await bob.send({"type": "chat.join", "room": "lobby"})
     await bob.next("subscribed")
     names = []
     while names[-1:] != [("presence.join", "bob")]:
@@ -268,5 +281,5 @@ async def test_a_process_stopped_gracefully_removes_its_entries_at_once(
     event = await watcher.next("event", timeout=10)
     assert (event["event"], event["data"]["user"]["name"]) == ("presence.leave", "bob")
     assert time.monotonic() - stopping < 10
-    assert redis_layer.cli("HLEN", f"presence:{LOBBY}") == 1
+    assert redis_layer.cli("HLEN", f"presence:{LOBBY}") == 0
     await watcher.close()
