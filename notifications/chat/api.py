@@ -55,11 +55,39 @@ def may_read(user: Any, room: Room) -> bool:
 
 
 def rooms_for(user: Any) -> QuerySet[Room]:
-    """The rooms `user` may read: the public ones and those they are a member of."""
+    """The rooms `user` may read: in one query while the room kind's own rule decides (public
+    rooms, and those they are a member of); each one asked of the stream policy when a site's
+    policy or kind decides instead."""
+    from notifications.policy import get_policy
+
     if not getattr(user, "is_authenticated", False):
         return Room.objects.none()
     public = Q(is_private=False) & ~Q(kind=Room.Kind.DIRECT)
-    return Room.objects.filter(public | Q(memberships__user_id=user.pk)).distinct()
+    rooms = Room.objects.filter(public | Q(memberships__user_id=user.pk)).distinct()
+    if _decided_by_the_room_kind():
+        return rooms
+    decide = get_policy()
+    allowed = [
+        pk
+        for pk, stream in Room.objects.values_list("pk", "slug")
+        if decide.can_read(user, f"room:{stream}")
+    ]
+    return Room.objects.filter(pk__in=allowed)
+
+
+def _decided_by_the_room_kind() -> bool:
+    from notifications import kinds
+    from notifications.chat.kinds import can_read_room
+    from notifications.policy import StreamPolicy, get_policy
+
+    decide = get_policy()
+    kind = kinds.get("room")
+    return (
+        kind is not None
+        and kind.can_read is can_read_room
+        and type(decide).can_read is StreamPolicy.can_read
+        and not hasattr(decide, "can_read_room")
+    )
 
 
 def create_room(creator: Any, name: str, *, slug: str = "", is_private: bool = False) -> Room:

@@ -20,9 +20,8 @@ from rest_framework.response import Response
 from rest_framework.schemas.openapi import AutoSchema
 from rest_framework.serializers import BaseSerializer
 
-from notifications import kinds, policy
+from notifications import policy
 from notifications.chat import api
-from notifications.chat.kinds import can_read_room
 from notifications.chat.limits import send_bucket
 from notifications.chat.models import Membership, Message, Room
 from notifications.chat.serializers import (
@@ -85,31 +84,6 @@ def readable_room(user: User, slug: str) -> Room:
     if room is None:
         raise NotFound("No such room.")
     return room
-
-
-def readable_rooms(user: User) -> QuerySet[Room]:
-    """The rooms `user` may read: `api.rooms_for` in one query while the room kind's own rule
-    decides; each of them asked of the stream policy when a site's policy or kind decides
-    instead."""
-    rooms = api.rooms_for(user)
-    if _decided_by_the_room_kind():
-        return rooms
-    decide = policy.get_policy()
-    allowed = [
-        pk for pk, slug in rooms.values_list("pk", "slug") if decide.can_read(user, f"room:{slug}")
-    ]
-    return Room.objects.filter(pk__in=allowed)
-
-
-def _decided_by_the_room_kind() -> bool:
-    decide = policy.get_policy()
-    kind = kinds.get("room")
-    return (
-        kind is not None
-        and kind.can_read is can_read_room
-        and type(decide).can_read is policy.StreamPolicy.can_read
-        and not hasattr(decide, "can_read_room")
-    )
 
 
 def with_counts(rooms: QuerySet[Room], user: Any) -> QuerySet[Room]:
@@ -289,7 +263,7 @@ class RoomViewSet(ChatViewSet):
     schema_ok = ("read",)
 
     def get_queryset(self) -> QuerySet[Room]:
-        return with_counts(readable_rooms(self.request.user), self.request.user)
+        return with_counts(api.rooms_for(self.request.user), self.request.user)
 
     def list(self, request: Request) -> Response:
         """My rooms by slug, a page at a time (`?limit=`, at most 100), each with my unread
